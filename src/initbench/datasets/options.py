@@ -1,0 +1,130 @@
+"""The dataset options: their defaults, and the checks that turn a bad value into a clear DatasetError.
+
+``options`` is the ``datasets.<name>`` block of the config. Every key is optional; ``resolve``
+fills in the defaults so the resolved dict can be written into the manifest and the tensor meta.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+
+from initbench.names import DATASET_KINDS
+
+from .files import DatasetError
+
+DOWNLOADABLE: tuple[str, ...] = ("mnist", "fashion_mnist", "kmnist", "cifar10")
+GENERATED: tuple[str, ...] = ("mnist1d", "toy1d", "shapeset")
+
+DEFAULTS: dict[str, object] = {
+    "kind": None,  # the dataset's name when it is one of names.DATASET_KINDS
+    "source": None,  # a folder holding the raw files; tried before Debian's copy and the download
+    "mirrors": None,  # replaces torchvision's mirror list, e.g. ["http://127.0.0.1:8123/"]
+    "timeout": None,  # socket timeout in s: $INITBENCH_DOWNLOAD_TIMEOUT, else 10, so a dead network fails fast
+    "normalize": "none",  # the labs feed raw ToTensor pixels in [0, 1]
+    "validation": "test",  # the labs validate on the test set; a float holds that fraction out of train
+    "train_subset": None,  # keep the first N training samples of a seeded permutation
+    "seed": 0,  # seeds the validation split and the subset
+    "n_samples": None,  # generated kinds only: how many samples in all (train + test)
+    "n_test": None,  # generated kinds only: how many of them are the test set
+    "data_seed": None,  # generated kinds only: the generator's seed, independent of the split seed
+}
+
+# Per generated kind: (n_samples, n_test, data_seed). mnist1d: 70000 gives 56k training samples,
+# so the labs' batch of 2000 gives ~30 iterations per epoch as on MNIST; 42 is the package's own seed.
+# shapeset: 10k training + 2k test images.
+GENERATED_DEFAULTS: dict[str, tuple[int, int, int]] = {
+    "mnist1d": (70_000, 14_000, 42),
+    "shapeset": (12_000, 2_000, 0),
+}
+NORMALIZATIONS = ("none", "standardize")
+DEFAULT_TIMEOUT_S = 10.0
+
+
+def resolve(name: str, options: dict | None) -> dict:
+    """Check ``options`` for dataset ``name`` and return them with every default filled in."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise DatasetError(
+            f"dataset {name!r}: unknown option(s) {', '.join(unknown)}; valid options are: {', '.join(DEFAULTS)}"
+        )
+    opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    kind = opts["kind"] or name
+    if kind not in DATASET_KINDS:
+        raise DatasetError(
+            f"dataset {name!r}: unknown kind {kind!r}; set datasets.{name}.kind to one of: {', '.join(DATASET_KINDS)}"
+        )
+    opts["kind"] = kind
+
+    def bad(key: str, why: str) -> DatasetError:
+        return DatasetError(f"dataset {name!r}: option {key}={opts[key]!r} {why}")
+
+    if opts["normalize"] not in NORMALIZATIONS:
+        raise bad("normalize", f"must be one of: {', '.join(NORMALIZATIONS)}")
+    val = opts["validation"]
+    if val != "test":
+        if isinstance(val, bool) or not isinstance(val, numbers.Real) or not 0 < float(val) < 1:
+            raise bad("validation", "must be 'test' or a fraction strictly between 0 and 1")
+        if kind == "toy1d":
+            raise bad("validation", "does not apply: toy1d is the lab's 40 points, validation = test = train")
+        opts["validation"] = float(val)
+    for key in ("train_subset", "n_samples", "n_test"):
+        v = opts[key]
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1):
+            raise bad(key, "must be a positive integer")
+    for key in ("seed", "data_seed"):
+        v = opts[key]
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0):
+            raise bad(key, "must be a non-negative integer")
+
+    if kind in DOWNLOADABLE:
+        _resolve_download(opts, bad)
+    else:
+        _resolve_generated(opts, bad)
+    return opts
+
+
+def _resolve_download(opts: dict, bad) -> None:
+    for key in ("n_samples", "n_test", "data_seed"):
+        if opts[key] is not None:
+            raise bad(key, f"applies only to generated kinds ({', '.join(GENERATED)})")
+    if opts["source"] is not None:
+        opts["source"] = os.fspath(os.path.expanduser(os.fspath(opts["source"])))
+    mirrors = opts["mirrors"]
+    if mirrors is not None:
+        if isinstance(mirrors, str) or not mirrors or not all(isinstance(m, str) and m for m in mirrors):
+            raise bad("mirrors", "must be a non-empty list of base URLs")
+        # torchvision joins mirror + file name, so a mirror must end with a slash.
+        opts["mirrors"] = [m if m.endswith("/") else m + "/" for m in mirrors]
+    if opts["timeout"] is None:
+        env = os.environ.get("INITBENCH_DOWNLOAD_TIMEOUT")
+        try:
+            opts["timeout"] = float(env) if env else DEFAULT_TIMEOUT_S
+        except ValueError:
+            raise DatasetError(f"INITBENCH_DOWNLOAD_TIMEOUT={env!r} must be a number of seconds") from None
+    t = opts["timeout"]
+    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not t > 0:
+        raise bad("timeout", "must be a positive number of seconds")
+    opts["timeout"] = float(t)
+
+
+def _resolve_generated(opts: dict, bad) -> None:
+    kind = opts["kind"]
+    for key in ("source", "mirrors", "timeout"):
+        if opts[key] is not None:
+            raise bad(key, f"does not apply: {kind} is generated locally, not fetched")
+    if kind == "toy1d":
+        for key in ("n_samples", "n_test", "data_seed"):
+            if opts[key] is not None:
+                raise bad(key, "does not apply: toy1d is always the lab's 40 points")
+        return
+    n_samples, n_test, data_seed = GENERATED_DEFAULTS[kind]
+    opts["n_samples"] = opts["n_samples"] or n_samples
+    opts["n_test"] = opts["n_test"] or n_test
+    opts["data_seed"] = data_seed if opts["data_seed"] is None else opts["data_seed"]
+    if opts["n_test"] >= opts["n_samples"]:
+        raise bad("n_test", f"must be smaller than n_samples={opts['n_samples']}")
+    if kind == "mnist1d" and opts["n_samples"] % 10:
+        # make_dataset draws num_samples // 10 per class and silently drops the rest.
+        raise bad("n_samples", "must be a multiple of 10 for mnist1d (it draws n_samples/10 per class)")

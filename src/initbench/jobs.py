@@ -1,0 +1,98 @@
+"""What each workflow job does, as plain functions of plain values.
+
+The scripts under workflow/scripts/ only unpack the ``snakemake`` object and call these, so every
+job can be run and tested without Snakemake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def logged(log_path: str | Path | None):
+    """Send this job's stdout and stderr to its log file (Snakemake's ``log:``)."""
+    if not log_path:
+        yield
+        return
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", buffering=1) as fh:
+        old = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = fh
+        try:
+            yield
+        except BaseException:
+            import traceback
+
+            traceback.print_exc(file=fh)
+            raise
+        finally:
+            sys.stdout, sys.stderr = old
+
+
+def fetch(name: str, options: dict, root: str, manifest: str, log: str | None = None) -> None:
+    from . import datasets
+
+    with logged(log):
+        try:
+            datasets.fetch(name, options, Path(root), Path(manifest))
+        except datasets.DatasetError as err:
+            print(f"initbench: {err}", file=sys.__stderr__)
+            raise SystemExit(1) from None
+
+
+def prepare(name: str, options: dict, root: str, out: str, log: str | None = None) -> None:
+    from . import datasets
+
+    with logged(log):
+        meta = datasets.prepare(name, options, Path(root), Path(out))
+        print(json.dumps(meta, indent=1, default=str))
+
+
+def train(
+    spec: dict,
+    data: str,
+    outdir: str,
+    checkpoint: str | None,
+    device: str = "auto",
+    threads: int = 1,
+    log: str | None = None,
+) -> None:
+    """Train one pack and write its per-pack metric files into ``outdir``."""
+    with logged(log):
+        import torch
+
+        from . import datasets, devices, train as trainer
+
+        torch.set_num_threads(max(1, int(threads)))
+        dev = devices.claim(device)
+        tensors = datasets.load(Path(data))
+        pack = trainer.PackSpec.from_dict(spec)
+        start = time.perf_counter()
+        result = trainer.train_pack(
+            pack, tensors, checkpoint=Path(checkpoint) if checkpoint else None, device=dev, progress=False
+        )
+        result.meta.update(study=spec["study"], pack=spec["pack"], n_variants=len(pack.variants))
+        result.meta.setdefault("seconds", time.perf_counter() - start)
+        _fill_summary(result.summary, spec)
+        result.write(Path(outdir))
+        if checkpoint and Path(checkpoint).exists():
+            Path(checkpoint).unlink()  # the outputs now hold everything it did
+
+
+def _fill_summary(summary, spec: dict) -> None:
+    """Put the pack's training settings on each summary row (schema.TABLES['summary'])."""
+    for key in ("batch_size", "epochs"):
+        if key not in summary:
+            summary[key] = spec[key]
+    by_variant = {v["columns"]["variant"]: v for v in spec["variants"]}
+    for key in ("lr", "momentum"):
+        if key not in summary:
+            summary[key] = [by_variant[v][key] for v in summary["variant"]]
+    for key in ("hidden", "bias_policy", "pack"):
+        if key not in summary:
+            summary[key] = [by_variant[v]["columns"][key] for v in summary["variant"]]

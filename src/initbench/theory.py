@@ -1,0 +1,163 @@
+"""Mean-field theory of signal propagation at initialisation, numpy only.
+
+For a fully connected layer z_l = W_l h_{l-1} + b_l with h = f(z), i.i.d. zero-mean weights and
+wide layers, the pre-activations are Gaussian and their variance obeys
+
+    q_l = Var[z_l] = n_{l-1} Var[w_l] E[f(z_{l-1})^2] + Var[b_l],    z_{l-1} ~ N(0, q_{l-1})
+
+(He et al. 2015, eq. 7 without the bias; Poole et al. 2016, eq. 3). Going backwards, the
+gradient with respect to the pre-activations, g_l = dL/dz_l, obeys
+
+    Var[g_l] = n_{l+1} Var[w_{l+1}] E[f'(z_l)^2] Var[g_{l+1}]      (He et al. 2015, eq. 13).
+
+For ReLU the expectations are exact: E[relu(z)^2] = q/2 and E[relu'(z)^2] = 1/2. For any other
+activation they are computed by Gauss-Hermite quadrature, E[g(z)] = pi^-1/2 sum_i w_i g(sqrt(2q) x_i).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from initbench.names import bias_policy, parse_init
+
+QUADRATURE_POINTS = 101  # exact to ~1e-12 for tanh at the variances met in practice
+
+_F = {
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "softsign": lambda z: z / (1.0 + np.abs(z)),
+    "relu": lambda z: np.maximum(z, 0.0),
+    "identity": lambda z: z,
+}
+_DF = {
+    "tanh": lambda z: 1.0 - np.tanh(z) ** 2,
+    "sigmoid": lambda z: _F["sigmoid"](z) * (1.0 - _F["sigmoid"](z)),
+    "softsign": lambda z: 1.0 / (1.0 + np.abs(z)) ** 2,
+    "relu": lambda z: (z > 0).astype(float),
+    "identity": lambda z: np.ones_like(z),
+}
+ACTIVATIONS = tuple(_F)
+
+
+def _check(activation: str) -> None:
+    if activation not in _F:
+        raise ValueError(f"no theory for activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+
+
+def gaussian_expectation(g, q: float, points: int = QUADRATURE_POINTS) -> float:
+    """E[g(z)] for z ~ N(0, q) by Gauss-Hermite quadrature."""
+    x, w = np.polynomial.hermite.hermgauss(points)
+    return float(np.sum(w * g(math.sqrt(2.0 * max(q, 0.0)) * x)) / math.sqrt(math.pi))
+
+
+def second_moment(activation: str, q: float) -> float:
+    """E[f(z)^2] for z ~ N(0, q); exact for ReLU (q/2) and identity (q)."""
+    _check(activation)
+    if activation == "relu":
+        return q / 2.0
+    if activation == "identity":
+        return q
+    f = _F[activation]
+    return gaussian_expectation(lambda z: f(z) ** 2, q)
+
+
+def mean(activation: str, q: float) -> float:
+    """E[f(z)] for z ~ N(0, q); exact for ReLU (sqrt(q / 2 pi))."""
+    _check(activation)
+    if activation == "relu":
+        return math.sqrt(max(q, 0.0) / (2.0 * math.pi))
+    return gaussian_expectation(_F[activation], q)
+
+
+def derivative_second_moment(activation: str, q: float) -> float:
+    """E[f'(z)^2] for z ~ N(0, q); exact for ReLU (1/2) and identity (1)."""
+    _check(activation)
+    if activation == "relu":
+        return 0.5
+    if activation == "identity":
+        return 1.0
+    df = _DF[activation]
+    return gaussian_expectation(lambda z: df(z) ** 2, q)
+
+
+def activation_std(activation: str, q: float) -> float:
+    """Standard deviation of f(z) for z ~ N(0, q)."""
+    return math.sqrt(max(second_moment(activation, q) - mean(activation, q) ** 2, 0.0))
+
+
+def preactivation_variance(activation: str, std: float) -> float:
+    """Invert ``activation_std``: the q whose f(z), z ~ N(0, q), has standard deviation ``std``.
+
+    Used to start the recurrence from a measured first layer. Exact for ReLU and identity,
+    bisection on log q otherwise (std of f(z) grows monotonically with q for these activations).
+    """
+    _check(activation)
+    if activation == "relu":
+        return std**2 / (0.5 - 1.0 / (2.0 * math.pi))
+    if activation == "identity":
+        return std**2
+    lo, hi = -30.0, 30.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if activation_std(activation, math.exp(mid)) < std else (lo, mid)
+    return math.exp(0.5 * (lo + hi))
+
+
+def weight_variance(init: str, fan_in: int, fan_out: int) -> float | None:
+    """Var[w] of an init spec for a layer of the given fans; None where the theory does not apply.
+
+    None for inits with a non-zero mean (``uniform(a,b)`` with a + b != 0), no randomness (``ones``)
+    or a data-dependent scale (``lsuv``): the zero-mean recurrence says nothing about them.
+    """
+    name, args = parse_init(init)
+    if name == "default":  # nn.Linear: kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+        return 1.0 / (3.0 * fan_in)
+    if name in ("xavier_uniform", "xavier_normal"):  # Glorot & Bengio 2010, eq. 16
+        return 2.0 / (fan_in + fan_out)
+    if name in ("he_uniform", "he_normal"):  # He et al. 2015, eq. 10
+        return 2.0 / fan_in
+    if name == "lecun_normal":  # LeCun et al. 1998
+        return 1.0 / fan_in
+    if name == "orthogonal":  # Saxe et al. 2014: orthonormal rows or columns
+        return 1.0 / max(fan_in, fan_out)
+    if name == "fan_in_uniform":  # the lecture's U(-1/n_in, 1/n_in)
+        return 1.0 / (3.0 * fan_in**2)
+    if name == "uniform" and args[0] + args[1] == 0:
+        return (args[1] - args[0]) ** 2 / 12.0
+    return None
+
+
+def bias_variance(init: str, fan_in: int) -> float:
+    """Var[b] under the init's bias policy: nn.Linear's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) or zero."""
+    return 0.0 if bias_policy(init) == "zero" else 1.0 / (3.0 * fan_in)
+
+
+def forward_variances(activation: str, q1: float, var_w, var_b, fan_in) -> np.ndarray:
+    """Pre-activation variances q_1..q_L of the hidden layers, starting from q_1.
+
+    ``var_w[k]``, ``var_b[k]`` and ``fan_in[k]`` describe hidden layer k + 2 (the layers after the first).
+    """
+    q = [float(q1)]
+    for vw, vb, n in zip(var_w, var_b, fan_in, strict=True):
+        q.append(n * vw * second_moment(activation, q[-1]) + vb)
+    return np.asarray(q)
+
+
+def backward_ratios(activation: str, q, var_w, fan_out) -> np.ndarray:
+    """Var[g_l] / Var[g_L] for the hidden layers l = 1..L, with g_l = dL/dz_l and L the last hidden layer.
+
+    ``q`` are the layers' pre-activation variances; ``var_w[k]`` and ``fan_out[k]`` describe the
+    weights of hidden layer k + 2, which carry the gradient from layer k + 2 back to layer k + 1.
+    """
+    r = [1.0]
+    for ql, vw, n in zip(q[-2::-1], var_w[::-1], fan_out[::-1], strict=True):
+        r.append(r[-1] * n * vw * derivative_second_moment(activation, ql))
+    return np.asarray(r[::-1])
+
+
+def fan_in_saturation(n_in, w: float = 1.0, a: float = 0.5) -> np.ndarray:
+    """The lecture's example: tanh'(z) at z = n_in * w * a, inputs a and weights w all equal."""
+    z = np.asarray(n_in, dtype=float) * w * a
+    return 1.0 - np.tanh(z) ** 2

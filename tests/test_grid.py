@@ -1,0 +1,81 @@
+"""The grid: every variant once, packs share an architecture, and the same seeds for every init."""
+
+from __future__ import annotations
+
+import yaml
+
+from conftest import REPO, SCHEMA
+from initbench import config as ibconfig, grid, names
+
+
+def _cfg(name="tests/config/tiny.yaml"):
+    return ibconfig.load(REPO / name, SCHEMA)
+
+
+def test_every_variant_lands_in_exactly_one_pack():
+    cfg = _cfg()
+    ids = [v["variant"] for v in grid.variants(cfg)]
+    packed = [v["columns"]["variant"] for p in grid.packs(cfg).values() for v in p["variants"]]
+    assert len(ids) == len(set(ids)) == len(packed)
+    assert sorted(ids) == sorted(packed)
+
+
+def test_pack_members_share_architecture_and_each_init_sees_the_same_seeds():
+    for (study, _), pack in grid.packs(_cfg()).items():
+        cols = [v["columns"] for v in pack["variants"]]
+        assert len({(c["dataset"], c["hidden"], c["activation"]) for c in cols}) == 1
+        seeds_by_init = {}
+        for c in cols:
+            seeds_by_init.setdefault(c["init"], set()).add(c["seed"])
+        assert len({frozenset(s) for s in seeds_by_init.values()}) == 1, study
+
+
+def test_pack_size_chunks_and_keeps_every_variant():
+    cfg = _cfg()
+    cfg["pack_size"] = 4
+    packs = grid.packs(cfg)
+    assert all(len(p["variants"]) <= 4 for p in packs.values())
+    assert sum(len(p["variants"]) for p in packs.values()) == len(grid.variants(cfg))
+
+
+def test_explicit_hidden_and_depth_width_columns():
+    cfg = _cfg()
+    vs = grid.variants(cfg)
+    lab = next(v for v in vs if v["study"] == "xavier_lab")
+    assert lab["hidden"] == "32-10-32" and lab["depth"] == 3 and lab["width"] == 32
+    deep = [v for v in vs if v["study"] == "depth"]
+    assert {v["depth"] for v in deep} == {1, 6} and {v["width"] for v in deep} == {16}
+
+
+def test_bias_policy_is_recorded():
+    vs = {v["init"]: v["bias_policy"] for v in grid.variants(_cfg())}
+    assert vs["uniform(0,1)"] == "default" and vs["xavier_uniform"] == "zero" and vs["ones"] == "zero"
+
+
+def test_grid_import_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import initbench.grid, initbench.config, initbench.figures, sys; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_shipped_configs_are_valid():
+    for name in ("config/config.yaml", "config/offline.yaml", "config/paper.yaml"):
+        cfg = _cfg(name)
+        assert grid.packs(cfg)
+        for study in cfg["studies"].values():
+            assert len(grid.seeds_of(study)) >= 5, f"{name}: compare inits over at least 5 seeds"
+
+
+def test_parse_init():
+    assert names.parse_init("uniform(-0.05, 0.05)") == ("uniform", (-0.05, 0.05))
+    assert names.parse_init("xavier_uniform") == ("xavier_uniform", ())
+    for bad in ("uniform", "uniform(1,0)", "he(1)", "xavier_uniform(2)"):
+        try:
+            names.parse_init(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad} should be refused")
+    assert yaml  # keep the import honest

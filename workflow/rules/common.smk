@@ -1,0 +1,52 @@
+# Shared helpers: config validation, the grid, and input functions. Torch is never imported here.
+import os
+import sys
+
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+# jobs (local, conda or SLURM) import the same package from this checkout
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+
+from initbench import config as ibconfig, grid, figures  # noqa: E402
+from initbench.schema import METRIC_TABLES  # noqa: E402
+
+# A config file given with --configfile is a whole study: it replaces config/config.yaml instead of
+# being merged into it (Snakemake's default), so its studies never inherit the default's keys.
+# Several --configfile files still merge in order, and --config key=value still overrides.
+if workflow.config_settings.configfiles:
+    from snakemake.common.configfile import load_configfile
+    from snakemake.utils import update_config
+
+    config = {}
+    for _path in workflow.config_settings.configfiles:
+        update_config(config, load_configfile(_path))
+    update_config(config, dict(workflow.config_settings.config))
+
+try:
+    config = ibconfig.validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+except ValueError as err:  # ConfigError, GridError: one readable line, no traceback
+    sys.stderr.write(f"initbench: config error: {err}\n")
+    sys.exit(1)
+
+PACKS = grid.packs(config)
+DATASETS = grid.datasets_used(config)
+FIGURES = figures.catalog(config["studies"])
+ENV = "../../envs/initbench.yaml"
+
+
+wildcard_constraints:
+    study="[A-Za-z0-9_]+",
+    pack="[^/]+",
+    dataset="[^/]+",
+
+
+def pack_spec(wildcards):
+    return PACKS[(wildcards.study, wildcards.pack)]
+
+
+def pack_dir(study, pack):
+    return f"results/runs/{study}/{pack}"
+
+
+def all_pack_files(name):
+    return [f"{pack_dir(s, p)}/{name}" for s, p in PACKS]

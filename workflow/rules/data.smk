@@ -1,0 +1,36 @@
+# Datasets: fetch (downloads, on the submit host only) and prepare (one cached tensor file each).
+
+
+localrules:
+    fetch,
+
+
+rule fetch:
+    output:
+        manifest="data/manifests/{dataset}.json",
+    log:
+        "results/logs/fetch/{dataset}.log",
+    params:
+        options=lambda w: grid.dataset_options(config, w.dataset),
+        root="data",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch.py"
+
+
+rule prepare:
+    input:
+        manifest="data/manifests/{dataset}.json",
+    output:
+        data="results/data/{dataset}.pt",
+        meta="results/data/{dataset}.json",
+    log:
+        "results/logs/prepare/{dataset}.log",
+    params:
+        options=lambda w: grid.dataset_options(config, w.dataset),
+        root="data",
+    conda:
+        ENV
+    script:
+        "../scripts/prepare.py"

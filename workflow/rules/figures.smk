@@ -1,0 +1,23 @@
+# Figures: one SVG per figure, each drawn from the aggregate tables only.
+
+
+rule figure:
+    input:
+        **{t: f"results/metrics/{t}.parquet" for t in METRIC_TABLES},
+        summary="results/summary.csv",
+    output:
+        svg=report(
+            "results/report/figures/{figure}.svg",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        "results/logs/figures/{figure}.log",
+    params:
+        config=config,
+        caption=lambda w: figures.CAPTIONS.get(w.figure, w.figure),
+    conda:
+        ENV
+    script:
+        "../scripts/figure.py"

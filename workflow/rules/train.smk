@@ -1,0 +1,26 @@
+# Training: one job per pack (all variants sharing an architecture), since each job pays ~2 s to import torch.
+
+
+rule train:
+    input:
+        data=lambda w: f"results/data/{pack_spec(w)['dataset']}.pt",
+    output:
+        **{t: f"results/runs/{{study}}/{{pack}}/{t}.parquet" for t in METRIC_TABLES},
+        variants="results/runs/{study}/{pack}/variants.csv",
+        meta="results/runs/{study}/{pack}/meta.json",
+    log:
+        "results/logs/train/{study}/{pack}.log",
+    benchmark:
+        "results/benchmarks/train/{study}/{pack}.tsv"
+    params:
+        spec=pack_spec,
+        device=config["device"],
+        checkpoint=lambda w: f"results/checkpoints/{w.study}/{w.pack}.pt" if config["checkpoint"] else None,
+    threads: config["threads"]
+    resources:
+        runtime=120,
+        mem_mb=4000,
+    conda:
+        ENV
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,13 @@
+"""rule figure: draw one figure from the aggregate tables."""
+from pathlib import Path
+
+from initbench import figures, jobs
+
+with jobs.logged(snakemake.log[0]):
+    figures.draw(
+        snakemake.wildcards.figure,
+        Path(snakemake.input.epochs).parent,
+        Path(snakemake.input.summary),
+        Path(snakemake.output.svg),
+        snakemake.params.config,
+    )

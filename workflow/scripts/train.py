@@ -1,0 +1,14 @@
+"""rule train: train one pack of variants."""
+from pathlib import Path
+
+from initbench import jobs
+
+jobs.train(
+    spec=snakemake.params.spec,
+    data=snakemake.input.data,
+    outdir=str(Path(snakemake.output.meta).parent),
+    checkpoint=snakemake.params.checkpoint,
+    device=snakemake.params.device,
+    threads=snakemake.threads,
+    log=snakemake.log[0],
+)
