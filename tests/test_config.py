@@ -25,12 +25,21 @@ CASES = {
         lambda c: c["studies"]["he_lab"].update(trainig=c["studies"]["he_lab"].pop("training")),
         "studies.he_lab.trainig",
     ),
-    "unknown init": (lambda c: c["studies"]["xavier_lab"]["init"].append("xavier_unifrom"), "studies.xavier_lab.init[6]"),
-    "unknown activation": (lambda c: c["studies"]["depth"]["activation"].append("tahn"), "studies.depth.activation[2]"),
+    "unknown init": (
+        lambda c: c["studies"]["xavier_lab"]["init"].append("xavier_unifrom"),
+        "studies.xavier_lab.init[6]",
+    ),
+    "unknown activation": (
+        lambda c: c["studies"]["depth"]["activation"].append("tahn"),
+        "studies.depth.activation[2]",
+    ),
     "width below 1": (lambda c: c["studies"]["depth"].update(width=[0]), "studies.depth.width.0"),
     "empty seed list": (lambda c: c["studies"]["he_lab"].update(seeds=[]), "studies.he_lab.seeds"),
     "unknown dataset": (lambda c: c["studies"]["he_lab"].update(dataset="mnist2d"), "studies.he_lab.dataset"),
-    "lr not positive": (lambda c: c["studies"]["he_lab"]["training"].update(lr=0), "studies.he_lab.training.lr"),
+    "lr not positive": (
+        lambda c: c["studies"]["he_lab"]["training"].update(lr=0),
+        "studies.he_lab.training.lr",
+    ),
 }
 
 

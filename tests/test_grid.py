@@ -5,7 +5,8 @@ from __future__ import annotations
 import yaml
 
 from conftest import REPO, SCHEMA
-from initbench import config as ibconfig, grid, names
+from initbench import config as ibconfig
+from initbench import grid, names
 
 
 def _cfg(name="tests/config/tiny.yaml"):

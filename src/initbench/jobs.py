@@ -66,7 +66,8 @@ def train(
     with logged(log):
         import torch
 
-        from . import datasets, devices, train as trainer
+        from . import datasets, devices
+        from . import train as trainer
 
         torch.set_num_threads(max(1, int(threads)))
         dev = devices.claim(device)

@@ -1,0 +1,202 @@
+"""Multilayer perceptrons: their specification, a plain ``nn.Module`` builder, and the packed forward.
+
+A pack is K models with the same layer sizes trained at once. Their parameters are stacked along a
+leading dimension, ``W_l`` of shape (K, out, in) and ``b_l`` of shape (K, out), and one batched
+matmul per layer (``torch.baddbmm``) runs all K models. Because the K models share no parameters,
+the gradient of the summed per-model losses with respect to model k's parameters is exactly the
+gradient of model k's own loss, which is what makes packed training equal to separate training.
+
+Usage::
+
+    spec = MLPSpec(in_dim=784, hidden=(100, 10, 100), out_dim=10, activation="tanh")
+    torch.manual_seed(0); net = build_module(spec)          # the labs' way, one model
+    out = packed_forward(weights, biases, x[None], spec.activation)  # K models, x shared
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from initbench import names
+
+# The element-wise nonlinearities, by the names in ``names.ACTIVATIONS`` (a test checks they agree).
+ACTIVATION_FUNCTIONS = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "softsign": F.softsign,  # x / (1 + |x|), Glorot & Bengio 2010's polynomial alternative to tanh
+    "gelu": F.gelu,  # the exact erf form, as nn.GELU()
+    "identity": lambda z: z,
+}
+ACTIVATION_MODULES = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "softsign": nn.Softsign,
+    "gelu": nn.GELU,
+    "identity": nn.Identity,
+}
+
+
+def hidden_sizes(depth: int, width: int) -> list[int]:
+    """``depth`` hidden layers of ``width`` units each; ValueError if either is below 1."""
+    if int(depth) != depth or depth < 1:
+        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+    if int(width) != width or width < 1:
+        raise ValueError(f"width must be an integer >= 1, got {width!r}")
+    return [int(width)] * int(depth)
+
+
+def hidden_label(hidden) -> str:
+    """The exact hidden sizes as one string, e.g. ``"100-10-100"`` (the summary's ``hidden`` column)."""
+    return "-".join(str(int(h)) for h in hidden)
+
+
+def check_hidden(hidden) -> tuple[int, ...]:
+    """Return ``hidden`` as a tuple of ints, or raise ValueError if it is empty or holds a width < 1."""
+    hidden = tuple(hidden)
+    if not hidden:
+        raise ValueError("hidden must list at least one hidden layer (depth >= 1), got []")
+    for h in hidden:
+        if isinstance(h, bool) or int(h) != h or h < 1:
+            raise ValueError(f"every hidden width must be an integer >= 1, got {h!r} in {list(hidden)}")
+    return tuple(int(h) for h in hidden)
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """An MLP: ``in_dim -> hidden[0] -> ... -> hidden[-1] -> out_dim``.
+
+    ``activation`` follows every hidden layer; ``output_activation`` follows the last layer
+    (``identity`` for classifiers, whose loss takes logits; ``sigmoid`` for the toy lab's
+    1 -> 2 -> 1 network with its hand-written binary cross-entropy).
+    """
+
+    in_dim: int
+    hidden: tuple[int, ...]
+    out_dim: int
+    activation: str = "tanh"
+    output_activation: str = "identity"
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", check_hidden(self.hidden))
+        names.check_activation(self.activation)
+        names.check_activation(self.output_activation)
+        for label, n in (("in_dim", self.in_dim), ("out_dim", self.out_dim)):
+            if int(n) != n or n < 1:
+                raise ValueError(f"{label} must be an integer >= 1, got {n!r}")
+
+    @classmethod
+    def from_depth_width(cls, in_dim, depth, width, out_dim, activation="tanh", output_activation="identity"):
+        """The Glorot & Bengio 2010 family: ``depth`` hidden layers of ``width`` units."""
+        return cls(in_dim, tuple(hidden_sizes(depth, width)), out_dim, activation, output_activation)
+
+    @property
+    def sizes(self) -> list[int]:
+        """All layer widths, input and output included: ``[in_dim, *hidden, out_dim]``."""
+        return [int(self.in_dim), *self.hidden, int(self.out_dim)]
+
+    @property
+    def depth(self) -> int:
+        return len(self.hidden)
+
+    @property
+    def width(self) -> int:
+        return max(self.hidden)
+
+
+def build_module(spec: MLPSpec) -> nn.Sequential:
+    """A plain ``nn.Sequential`` of Linear and activation modules, built in layer order.
+
+    Built after ``torch.manual_seed(s)`` it holds the same parameters as the labs' ``Net()`` and as
+    ``inits.init_params("default", spec.sizes, s)``.
+    """
+    mods: list[nn.Module] = []
+    sizes = spec.sizes
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        mods.append(nn.Linear(n_in, n_out))
+        last = i == len(sizes) - 2
+        mods.append(ACTIVATION_MODULES[spec.output_activation if last else spec.activation]())
+    return nn.Sequential(*mods)
+
+
+def linear_layers(module: nn.Module) -> list[nn.Linear]:
+    """The ``nn.Linear`` layers of ``module`` in order."""
+    return [m for m in module.modules() if isinstance(m, nn.Linear)]
+
+
+def packed_forward(weights, biases, x, activation: str, output_activation: str = "identity", *, record=False):
+    """Run K stacked MLPs on their inputs; return the output (K, B, out) [and the per-layer tensors].
+
+    ``weights[l]`` is (K, out_l, in_l) and ``biases[l]`` is (K, out_l). ``x`` is (G, B, in) with G
+    dividing K: consecutive runs of K/G models share one input batch (G = 1: all models see the
+    same batch, as in evaluation; G = K: each model has its own). Sharing lets the first layer,
+    which holds most of the FLOPs, run as G large matmuls instead of K thin ones.
+
+    With ``record=True`` also return ``(pre, post)``: per layer the pre-activation z_l (K, B, out_l)
+    and the activation a_l = f(z_l), the output layer included.
+    """
+    act = ACTIVATION_FUNCTIONS[activation]
+    out_act = ACTIVATION_FUNCTIONS[output_activation]
+    k_models = weights[0].shape[0]
+    groups, batch, n_in = x.shape
+    if k_models % groups:
+        raise ValueError(f"input has {groups} groups, which does not divide the {k_models} models")
+    per = k_models // groups
+    w0, b0 = weights[0], biases[0]
+    n_out = w0.shape[1]
+    # One (B, in) x (in, per*out) product per group; its (G, B, per, out) result is then viewed
+    # model-major. For G = 1 the permute is a free view; the next bmm accepts its strides.
+    z = torch.baddbmm(
+        b0.reshape(groups, 1, per * n_out), x, w0.reshape(groups, per * n_out, n_in).transpose(1, 2)
+    )
+    z = z.view(groups, batch, per, n_out).permute(0, 2, 1, 3).reshape(k_models, batch, n_out)
+    pre, post = [], []
+    n_layers = len(weights)
+    for layer in range(n_layers):
+        if layer:
+            z = torch.baddbmm(biases[layer].unsqueeze(1), h, weights[layer].transpose(1, 2))
+        h = (out_act if layer == n_layers - 1 else act)(z)
+        if record:
+            pre.append(z)
+            post.append(h)
+    return (h, pre, post) if record else h
+
+
+def packed_loss(out, y, loss: str):
+    """Mean loss per model, shape (K,), of outputs ``out`` (K, B, C) against targets ``y`` (G, B).
+
+    ``y`` is grouped like ``packed_forward``'s input: models ``g*K/G ... (g+1)*K/G - 1`` use ``y[g]``.
+    - ``cross_entropy``: -log softmax(out)_y, as ``nn.CrossEntropyLoss`` (y int64 class ids).
+    - ``bce``: the toy lab's hand-written -mean(y log p + (1-y) log(1-p)) on a sigmoid output p
+      (y float 0/1, C = 1). Written out rather than ``BCELoss`` because that one clamps log at -100,
+      and the lab's loss does not.
+    """
+    k_models, batch, classes = out.shape
+    groups = y.shape[0]
+    per = k_models // groups
+    if loss == "cross_entropy":
+        logp = out.log_softmax(-1).view(groups, per, batch, classes)
+        idx = y.view(groups, 1, batch, 1).expand(groups, per, batch, 1)
+        return -logp.gather(-1, idx).view(k_models, batch).mean(1)
+    if loss == "bce":
+        p = out.view(groups, per, batch)
+        t = y.view(groups, 1, batch).to(out.dtype)
+        return -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).view(k_models, batch).mean(1)
+    raise ValueError(f"unknown loss {loss!r}; valid losses are: {', '.join(names.LOSSES)}")
+
+
+def packed_correct(out, y, loss: str):
+    """Number of correctly classified samples per model, shape (K,): argmax, or p > 0.5 for ``bce``."""
+    k_models, batch, _ = out.shape
+    groups = y.shape[0]
+    per = k_models // groups
+    if loss == "bce":
+        pred = (out[..., 0] > 0.5).to(y.dtype).view(groups, per, batch)
+    else:
+        pred = out.argmax(-1).view(groups, per, batch)
+    return (pred == y.view(groups, 1, batch)).sum(-1).reshape(k_models)
