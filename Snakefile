@@ -22,7 +22,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/report/report.html",
         "results/report/report.pdf",
-    default_target: True

@@ -2,10 +2,8 @@
 import os
 import sys
 
-SRC = os.path.join(workflow.basedir, "src")
-sys.path.insert(0, SRC)
-# jobs (local, conda or SLURM) import the same package from this checkout
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+# the DAG is built with this checkout's package; the job scripts put the same src/ on their path
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from initbench import config as ibconfig, grid, figures  # noqa: E402
 from initbench.schema import METRIC_TABLES  # noqa: E402
@@ -23,7 +21,9 @@ if workflow.config_settings.configfiles:
     update_config(config, dict(workflow.config_settings.config))
 
 try:
-    config = ibconfig.validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+    config = ibconfig.validate(
+        config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+    )
 except ValueError as err:  # ConfigError, GridError: one readable line, no traceback
     sys.stderr.write(f"initbench: config error: {err}\n")
     sys.exit(1)
@@ -50,3 +50,8 @@ def pack_dir(study, pack):
 
 def all_pack_files(name):
     return [f"{pack_dir(s, p)}/{name}" for s, p in PACKS]
+
+
+def data_root(manifest):
+    """data/manifests/<name>.json -> data/: where torchvision's folders live."""
+    return os.path.dirname(os.path.dirname(manifest))

@@ -10,11 +10,11 @@ rule fetch:
         manifest="data/manifests/{dataset}.json",
     log:
         "results/logs/fetch/{dataset}.log",
-    params:
-        options=lambda w: grid.dataset_options(config, w.dataset),
-        root="data",
     conda:
         ENV
+    params:
+        options=lambda w: grid.dataset_options(config, w.dataset),
+        root=lambda w, output: data_root(output.manifest),
     script:
         "../scripts/fetch.py"
 
@@ -27,10 +27,10 @@ rule prepare:
         meta="results/data/{dataset}.json",
     log:
         "results/logs/prepare/{dataset}.log",
-    params:
-        options=lambda w: grid.dataset_options(config, w.dataset),
-        root="data",
     conda:
         ENV
+    params:
+        options=lambda w: grid.dataset_options(config, w.dataset),
+        root=lambda w, input: data_root(input.manifest),
     script:
         "../scripts/prepare.py"

@@ -14,10 +14,10 @@ rule figure:
         ),
     log:
         "results/logs/figures/{figure}.log",
+    conda:
+        ENV
     params:
         config=config,
         caption=lambda w: figures.CAPTIONS.get(w.figure, w.figure),
-    conda:
-        ENV
     script:
         "../scripts/figure.py"

@@ -14,12 +14,12 @@ rule report:
         verdicts="results/report/verdicts.csv",
     log:
         "results/logs/report.log",
+    conda:
+        ENV
     params:
         config=config,
         figures=FIGURES,
         benchmarks=[f"results/benchmarks/train/{s}/{p}.tsv" for s, p in PACKS],
         repo=workflow.basedir,
-    conda:
-        ENV
     script:
         "../scripts/report.py"

@@ -12,15 +12,19 @@ rule train:
         "results/logs/train/{study}/{pack}.log",
     benchmark:
         "results/benchmarks/train/{study}/{pack}.tsv"
-    params:
-        spec=pack_spec,
-        device=config["device"],
-        checkpoint=lambda w: f"results/checkpoints/{w.study}/{w.pack}.pt" if config["checkpoint"] else None,
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         runtime=120,
         mem_mb=4000,
-    conda:
-        ENV
+    params:
+        spec=pack_spec,
+        device=config["device"],
+        checkpoint=lambda w: (
+            f"results/checkpoints/{w.study}/{w.pack}.pt"
+            if config["checkpoint"]
+            else None
+        ),
     script:
         "../scripts/train.py"

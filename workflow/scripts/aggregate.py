@@ -1,4 +1,8 @@
 """rule aggregate: stack every pack's files into the aggregate tables."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's initbench, in any env
 from initbench import aggregate, jobs
 from initbench.schema import METRIC_TABLES
 

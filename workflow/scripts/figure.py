@@ -1,4 +1,8 @@
 """rule figure: draw one figure from the aggregate tables."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's initbench, in any env
 from pathlib import Path
 
 from initbench import figures, jobs

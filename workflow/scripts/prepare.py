@@ -1,4 +1,8 @@
 """rule prepare: turn one dataset into one cached tensor file."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's initbench, in any env
 from initbench import jobs
 
 jobs.prepare(

@@ -1,4 +1,8 @@
 """rule train: train one pack of variants."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's initbench, in any env
 from pathlib import Path
 
 from initbench import jobs
