@@ -5,7 +5,7 @@ import sys
 # the DAG is built with this checkout's package; the job scripts put the same src/ on their path
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from initbench import config as ibconfig, grid, figures  # noqa: E402
+from initbench import config as ibconfig, figures, grid, locks  # noqa: E402
 from initbench.schema import METRIC_TABLES  # noqa: E402
 
 # A config file given with --configfile is a whole study: it replaces config/config.yaml instead of
@@ -27,6 +27,12 @@ try:
 except ValueError as err:  # ConfigError, GridError: one readable line, no traceback
     sys.stderr.write(f"initbench: config error: {err}\n")
     sys.exit(1)
+
+if workflow.is_main_process:
+    # a run killed with SIGKILL leaves its lock behind; remove it when its owner is provably gone
+    if locks.clear_stale():
+        sys.stderr.write("initbench: removed the lock left by a killed run; resuming.\n")
+    locks.register()
 
 PACKS = grid.packs(config)
 DATASETS = grid.datasets_used(config)
