@@ -31,7 +31,9 @@ except ValueError as err:  # ConfigError, GridError: one readable line, no trace
 if workflow.is_main_process:
     # a run killed with SIGKILL leaves its lock behind; remove it when its owner is provably gone
     if locks.clear_stale():
-        sys.stderr.write("initbench: removed the lock left by a killed run; resuming.\n")
+        sys.stderr.write(
+            "initbench: removed the lock left by a killed run; resuming.\n"
+        )
     locks.register()
 
 PACKS = grid.packs(config)
