@@ -106,9 +106,10 @@ def slurm_cluster(tmp_path_factory):
         assert down.returncode == 0, f"cluster.sh down failed:\n{down.stdout}\n{down.stderr}"
 
 
-def run_snakemake(args: list[str], timeout_s: int) -> subprocess.CompletedProcess:
+def run_snakemake(args: list[str], workdir: Path, timeout_s: int) -> subprocess.CompletedProcess:
+    """Run Snakemake from `workdir`: it also reads profiles/default/ from the current directory."""
     cmd = ["timeout", "-k", str(KILL_AFTER_S), str(timeout_s), sys.executable, "-m", "snakemake", *args]
-    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=workdir, env=_env(), capture_output=True, text=True)
     assert result.returncode not in (124, 137), (
         f"snakemake ran past {timeout_s}s and was killed:\n{result.stderr[-6000:]}"
     )
@@ -133,6 +134,7 @@ def run_small_workflow(workdir: Path, *extra: str) -> subprocess.CompletedProces
     args = [
         "--snakefile", str(workdir / "Snakefile"),
         "--directory", str(workdir),
+        "--workflow-profile", "none",  # the test must not pick up the project's profiles/default
         "--executor", "slurm",
         "--jobs", "4",
         "--default-resources", "mem_mb=200", "runtime=5", "cpus_per_task=1",
@@ -140,7 +142,7 @@ def run_small_workflow(workdir: Path, *extra: str) -> subprocess.CompletedProces
         *FAST_POLLING,
         *extra,
     ]  # fmt: skip
-    return run_snakemake(args, SMALL_RUN_TIMEOUT_S)
+    return run_snakemake(args, workdir, SMALL_RUN_TIMEOUT_S)
 
 
 def test_small_workflow_runs_every_job_through_slurm(slurm_cluster, tmp_path):
@@ -182,6 +184,7 @@ def test_initbench_workflow_on_slurm(slurm_cluster, tmp_path):
             *FAST_POLLING,
             "--cores", "2",
         ],
+        tmp_path,
         REAL_RUN_TIMEOUT_S,
     )  # fmt: skip
 

@@ -41,6 +41,13 @@ def md5_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def _plain_mode(path: str | Path) -> None:
+    """Give a mkstemp file (created 0600) the mode open() would: 0666 less the umask, so a shared data/ stays shared."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 @contextlib.contextmanager
 def atomic_path(dest: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; rename it onto ``dest`` only if the block succeeds."""
@@ -48,6 +55,7 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)
+    _plain_mode(tmp)
     try:
         yield Path(tmp)
         os.replace(tmp, dest)
@@ -79,6 +87,7 @@ def stage_copy(src: Path, dest_dir: Path, *, gunzip: bool) -> tuple[Path, str, i
     Decompression errors (a truncated or corrupt .gz fails gzip's CRC check) become a DatasetError.
     """
     fd, tmp = tempfile.mkstemp(prefix=".staged.", suffix=".tmp", dir=dest_dir)
+    _plain_mode(tmp)
     try:
         opener = gzip.open if gunzip else open
         with opener(src, "rb") as fin, os.fdopen(fd, "wb") as fout:

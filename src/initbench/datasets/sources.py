@@ -26,7 +26,12 @@ from .files import DatasetError, md5_file, sha256_file, stage_copy
 # Debian's package dataset-fashion-mnist (gzip-recompressed, so torchvision's .gz md5 does not match).
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 # sha256 of the decompressed files, from reference-experiments.md section E.
 KNOWN_SHA256: dict[str, dict[str, str]] = {
@@ -187,14 +192,19 @@ def idx_header(path: Path) -> tuple[int, ...]:
     dims = struct.unpack(f">{head[3]}I", raw)
     want, have = 4 + len(raw) + math.prod(dims), os.path.getsize(path)
     if have != want:
-        raise DatasetError(f"{path}: its IDX header says {dims}, so {want} bytes, but it has {have}: it is truncated")
+        raise DatasetError(
+            f"{path}: its IDX header says {dims}, so {want} bytes, but it has {have}: it is truncated"
+        )
     return dims
 
 
 def check_idx_set(paths: dict[str, Path]) -> None:
     """Per split, the images must be N x 28 x 28 and the labels N long."""
     for split in ("train", "t10k"):
-        images, labels = idx_header(paths[f"{split}-images-idx3-ubyte"]), idx_header(paths[f"{split}-labels-idx1-ubyte"])
+        images, labels = (
+            idx_header(paths[f"{split}-images-idx3-ubyte"]),
+            idx_header(paths[f"{split}-labels-idx1-ubyte"]),
+        )
         if len(images) != 3 or images[1:] != (28, 28) or len(labels) != 1 or labels[0] != images[0]:
             raise DatasetError(
                 f"{split} files disagree: images {images}, labels {labels}; expected N x 28 x 28 images and N labels"
