@@ -34,21 +34,30 @@ def logged(log_path: str | Path | None):
             sys.stdout, sys.stderr = old
 
 
+@contextlib.contextmanager
+def dataset_errors():
+    """A DatasetError is the user's to act on: print its message plainly and exit 1, no traceback."""
+    from . import datasets
+
+    try:
+        yield
+    except datasets.DatasetError as err:
+        print(f"initbench: {err}", file=sys.stderr)
+        print(f"initbench: {err}", file=sys.__stderr__)
+        raise SystemExit(1) from None
+
+
 def fetch(name: str, options: dict, root: str, manifest: str, log: str | None = None) -> None:
     from . import datasets
 
-    with logged(log):
-        try:
-            datasets.fetch(name, options, Path(root), Path(manifest))
-        except datasets.DatasetError as err:
-            print(f"initbench: {err}", file=sys.__stderr__)
-            raise SystemExit(1) from None
+    with logged(log), dataset_errors():
+        datasets.fetch(name, options, Path(root), Path(manifest))
 
 
 def prepare(name: str, options: dict, root: str, out: str, log: str | None = None) -> None:
     from . import datasets
 
-    with logged(log):
+    with logged(log), dataset_errors():
         meta = datasets.prepare(name, options, Path(root), Path(out))
         print(json.dumps(meta, indent=1, default=str))
 

@@ -38,12 +38,14 @@ def default_mirrors(spec: Spec) -> list[str]:
     return list(cls.mirrors) if spec.is_idx else [cls.url.rsplit("/", 1)[0] + "/"]
 
 
-def download(spec: Spec, mirrors: list[str], timeout: float, into: Path, root: Path) -> tuple[Path, str]:
+def download(
+    name: str, spec: Spec, mirrors: list[str], timeout: float, into: Path, root: Path
+) -> tuple[Path, str]:
     """Download ``spec``'s files into the scratch folder ``into``, trying ``mirrors`` in order.
 
     Returns (the folder holding the downloaded raw files, the mirror that worked). Raises a
-    DatasetError that names every URL tried, what went wrong there, and the folder under ``root``
-    where the files can be put by hand.
+    DatasetError that names dataset ``name``, every URL tried and what went wrong there, and the
+    folder under ``root`` where the files can be put by hand.
     """
     cls = spec.tv_class()
     failures: list[str] = []
@@ -52,7 +54,7 @@ def download(spec: Spec, mirrors: list[str], timeout: float, into: Path, root: P
         try:
             with socket_timeout(timeout):
                 _attempt(spec, cls, mirror, into)
-            return _downloaded_folder(spec, into), mirror
+            return into / spec.folder, mirror
         except (RuntimeError, OSError) as err:  # URLError and TimeoutError are OSErrors
             url = mirror + _first_missing(spec, cls, into)
             failures.append(f"  {url}: {_last_line(err)}")
@@ -63,16 +65,17 @@ def download(spec: Spec, mirrors: list[str], timeout: float, into: Path, root: P
                 corrupt += bad
     if corrupt:
         raise DatasetError(
-            f"{spec.kind}: checksum mismatch in the download, nothing was installed:\n"
+            f"dataset {name!r}: checksum mismatch in the download of {spec.kind}; nothing was installed:\n"
             + "\n".join(corrupt)
-            + f"\nThe mirror serves a damaged or different file. Try again later, another mirror, or put the files in {spec.hint(root)}"
+            + "\nThe mirror serves a damaged or different file: try again later or another mirror. "
+            + spec.hint(root, name)
         )
     raise DatasetError(
-        f"{spec.kind}: could not download with torchvision.datasets.{cls.__name__} "
+        f"dataset {name!r}: could not download {spec.kind} with torchvision.datasets.{cls.__name__} "
         f"(socket timeout {timeout:g} s). Tried:\n"
         + "\n".join(failures)
-        + "\nIs this machine offline? Run the fetch step where the network is reachable (it is a local rule), "
-        f"or put the files in {spec.hint(root)}"
+        + "\nIs this machine offline? Run the fetch step where the network is reachable (it is a local rule). "
+        + spec.hint(root, name)
     )
 
 
@@ -84,10 +87,6 @@ def _attempt(spec: Spec, cls: type, mirror: str, into: Path) -> None:
     else:
         pinned = type(cls.__name__, (cls,), {"url": mirror + cls.filename})
     pinned(str(into), train=True, download=True)
-
-
-def _downloaded_folder(spec: Spec, into: Path) -> Path:
-    return into / spec.folder
 
 
 def _archives(spec: Spec, cls: type, into: Path) -> list[tuple[Path, str]]:

@@ -24,19 +24,15 @@ DEFAULTS: dict[str, object] = {
     "normalize": "none",  # the labs feed raw ToTensor pixels in [0, 1]
     "validation": "test",  # the labs validate on the test set; a float holds that fraction out of train
     "train_subset": None,  # keep the first N training samples of a seeded permutation
-    "seed": 0,  # seeds the validation split and the subset
-    "n_samples": None,  # generated kinds only: how many samples in all (train + test)
-    "n_test": None,  # generated kinds only: how many of them are the test set
-    "data_seed": None,  # generated kinds only: the generator's seed, independent of the split seed
+    "seed": 0,  # seeds the generated data, the validation split and the subset (mnist1d's own seed is 42)
+    "n_samples": None,  # generated kinds only: how many samples in all, train + test
+    "n_test": None,  # generated kinds only: how many of them form the test set; default 20 %
 }
 
-# Per generated kind: (n_samples, n_test, data_seed). mnist1d: 70000 gives 56k training samples,
-# so the labs' batch of 2000 gives ~30 iterations per epoch as on MNIST; 42 is the package's own seed.
-# shapeset: 10k training + 2k test images.
-GENERATED_DEFAULTS: dict[str, tuple[int, int, int]] = {
-    "mnist1d": (70_000, 14_000, 42),
-    "shapeset": (12_000, 2_000, 0),
-}
+# Generated kinds: default n_samples. mnist1d: 70000 gives 56k training samples, so the labs' batch of 2000
+# gives ~30 iterations per epoch as on MNIST. shapeset: 10k training + 2.5k test images.
+GENERATED_SIZES: dict[str, int] = {"mnist1d": 70_000, "shapeset": 12_500}
+TEST_SHARE = 0.2  # mnist1d's own train_split of 0.8
 NORMALIZATIONS = ("none", "standardize")
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -73,10 +69,9 @@ def resolve(name: str, options: dict | None) -> dict:
         v = opts[key]
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1):
             raise bad(key, "must be a positive integer")
-    for key in ("seed", "data_seed"):
-        v = opts[key]
-        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0):
-            raise bad(key, "must be a non-negative integer")
+    seed = opts["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise bad("seed", "must be a non-negative integer")
 
     if kind in DOWNLOADABLE:
         _resolve_download(opts, bad)
@@ -86,7 +81,7 @@ def resolve(name: str, options: dict | None) -> dict:
 
 
 def _resolve_download(opts: dict, bad) -> None:
-    for key in ("n_samples", "n_test", "data_seed"):
+    for key in ("n_samples", "n_test"):
         if opts[key] is not None:
             raise bad(key, f"applies only to generated kinds ({', '.join(GENERATED)})")
     if opts["source"] is not None:
@@ -115,14 +110,12 @@ def _resolve_generated(opts: dict, bad) -> None:
         if opts[key] is not None:
             raise bad(key, f"does not apply: {kind} is generated locally, not fetched")
     if kind == "toy1d":
-        for key in ("n_samples", "n_test", "data_seed"):
+        for key in ("n_samples", "n_test"):
             if opts[key] is not None:
                 raise bad(key, "does not apply: toy1d is always the lab's 40 points")
         return
-    n_samples, n_test, data_seed = GENERATED_DEFAULTS[kind]
-    opts["n_samples"] = opts["n_samples"] or n_samples
-    opts["n_test"] = opts["n_test"] or n_test
-    opts["data_seed"] = data_seed if opts["data_seed"] is None else opts["data_seed"]
+    opts["n_samples"] = opts["n_samples"] or GENERATED_SIZES[kind]
+    opts["n_test"] = opts["n_test"] or max(1, round(TEST_SHARE * opts["n_samples"]))
     if opts["n_test"] >= opts["n_samples"]:
         raise bad("n_test", f"must be smaller than n_samples={opts['n_samples']}")
     if kind == "mnist1d" and opts["n_samples"] % 10:

@@ -78,14 +78,19 @@ class Spec:
     def raw_dir(self, root: Path) -> Path:
         return Path(root) / self.folder
 
-    def hint(self, root: Path) -> str:
-        """The sentence that tells a user on an offline machine where to put the files by hand."""
+    def hint(self, root: Path, name: str) -> str:
+        """The sentences that tell a user on an offline machine where to put the files by hand."""
+        folder = f"{self.raw_dir(root).absolute()}/"
         if self.is_idx:
-            names = ", ".join(f"{f}.gz" for f in IDX_FILES)
-            what = f"put {names} there (gzipped or not)"
-        else:
-            what = "put the batch files of cifar-10-python.tar.gz there (or the .tar.gz itself in a source folder)"
-        return f"{self.raw_dir(root).absolute()}/ - {what}, or set datasets.<name>.source to a folder holding them"
+            files = ", ".join(f"{f}.gz" for f in IDX_FILES)
+            return (
+                f"Put {files} (gzipped or not) in {folder} and run again, "
+                f"or set datasets.{name}.source to a folder that holds them."
+            )
+        return (
+            f"Put {', '.join(self.files())} (unpacked from cifar-10-python.tar.gz) in {folder} and run again, "
+            f"or set datasets.{name}.source to a folder that holds them or the .tar.gz."
+        )
 
 
 SPECS: dict[str, Spec] = {
