@@ -7,8 +7,7 @@ Opt-in, because it starts daemons as root:
 
 The module fixture starts the cluster with tests/slurm/cluster.sh (state and logs in pytest's
 tmp dir) and stops it afterwards. Every Snakemake run is wrapped in `timeout -k`: if the plugin
-loses track of a job it waits forever and ignores SIGTERM (/work/shared/notes/slurm-local.md).
-See tests/slurm/README.md.
+loses track of a job it waits forever and ignores SIGTERM. See tests/slurm/README.md.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def logged(log_path: str | Path | None):
         sys.stdout = sys.stderr = fh
         try:
             yield
-        except BaseException:
+        except Exception:  # SystemExit carries its own message
             import traceback
 
             traceback.print_exc(file=fh)

@@ -117,7 +117,7 @@ def build_module(spec: MLPSpec) -> nn.Sequential:
     """
     mods: list[nn.Module] = []
     sizes = spec.sizes
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         mods.append(nn.Linear(n_in, n_out))
         last = i == len(sizes) - 2
         mods.append(ACTIVATION_MODULES[spec.output_activation if last else spec.activation]())
@@ -137,8 +137,9 @@ def packed_forward(weights, biases, x, activation: str, output_activation: str =
     same batch, as in evaluation; G = K: each model has its own). Sharing lets the first layer,
     which holds most of the FLOPs, run as G large matmuls instead of K thin ones.
 
-    With ``record=True`` also return ``(pre, post)``: per layer the pre-activation z_l (K, B, out_l)
-    and the activation a_l = f(z_l), the output layer included.
+    With ``record=True`` return ``(out, pre, post)``: per layer the pre-activation
+    z_l = a_(l-1) W_l^T + b_l (K, B, out_l) and the activation a_l = f(z_l), output layer included;
+    ``packed_backward`` needs them.
     """
     act = ACTIVATION_FUNCTIONS[activation]
     out_act = ACTIVATION_FUNCTIONS[output_activation]
@@ -147,28 +148,75 @@ def packed_forward(weights, biases, x, activation: str, output_activation: str =
     if k_models % groups:
         raise ValueError(f"input has {groups} groups, which does not divide the {k_models} models")
     per = k_models // groups
-    w0, b0 = weights[0], biases[0]
-    n_out = w0.shape[1]
+    n_out = weights[0].shape[1]
     # One (B, in) x (in, per*out) product per group; its (G, B, per, out) result is then viewed
     # model-major. For G = 1 the permute is a free view; the next bmm accepts its strides.
-    z = torch.baddbmm(
-        b0.reshape(groups, 1, per * n_out), x, w0.reshape(groups, per * n_out, n_in).transpose(1, 2)
-    )
+    w0 = weights[0].reshape(groups, per * n_out, n_in)
+    z = torch.baddbmm(biases[0].reshape(groups, 1, per * n_out), x, w0.transpose(1, 2))
     z = z.view(groups, batch, per, n_out).permute(0, 2, 1, 3).reshape(k_models, batch, n_out)
     pre, post = [], []
     n_layers = len(weights)
     for layer in range(n_layers):
-        if layer:
-            z = torch.baddbmm(biases[layer].unsqueeze(1), h, weights[layer].transpose(1, 2))
         h = (out_act if layer == n_layers - 1 else act)(z)
         if record:
             pre.append(z)
             post.append(h)
+        if layer + 1 < n_layers:
+            z = torch.baddbmm(biases[layer + 1].unsqueeze(1), h, weights[layer + 1].transpose(1, 2))
     return (h, pre, post) if record else h
 
 
-def packed_loss(out, y, loss: str):
-    """Mean loss per model, shape (K,), of outputs ``out`` (K, B, C) against targets ``y`` (G, B).
+def activation_backward(grad, z, a, activation: str):
+    """dL/dz from dL/da for a = f(z), using PyTorch's own fused derivative kernels (the ones
+    autograd calls), so that packed training stays close to ``nn.Module`` + autograd."""
+    if activation == "tanh":
+        return torch.ops.aten.tanh_backward(grad, a)  # (1 - a^2) grad
+    if activation == "sigmoid":
+        return torch.ops.aten.sigmoid_backward(grad, a)  # a (1 - a) grad
+    if activation == "relu":
+        return torch.ops.aten.threshold_backward(grad, a, 0)  # grad where a > 0
+    if activation == "gelu":
+        return torch.ops.aten.gelu_backward(grad, z)
+    if activation == "softsign":
+        return grad / (1 + z.abs()).square()  # d/dz z/(1+|z|) = 1/(1+|z|)^2
+    return grad
+
+
+def packed_backward(weights, x, pre, post, dout, activation: str, output_activation: str = "identity"):
+    """Gradients of sum_k L_k by hand: the back-propagation of Rumelhart, Hinton & Williams 1986.
+
+    ``dout`` is dL/d(output) (K, B, out), ``x``, ``pre``, ``post`` are ``packed_forward``'s input
+    and record. Returns ``(dW, db, dz)``, per layer dL/dW_l (K, out_l, in_l), dL/db_l (K, out_l) and
+    the back-propagated dL/dz_l (K, B, out_l). Written out rather than left to autograd because
+    a pack step is a handful of matmuls, and autograd's per-node bookkeeping dominated small models.
+    """
+    n_layers = len(weights)
+    dw, db, dz = [None] * n_layers, [None] * n_layers, [None] * n_layers
+    g = activation_backward(dout, pre[-1], post[-1], output_activation)
+    for layer in range(n_layers - 1, -1, -1):
+        dz[layer] = g
+        db[layer] = g.sum(1)
+        if layer:
+            dw[layer] = torch.bmm(g.transpose(1, 2), post[layer - 1])
+            g = activation_backward(torch.bmm(g, weights[layer]), pre[layer - 1], post[layer - 1], activation)
+    # The first layer mirrors the grouped forward: one (per*out, B) x (B, in) product per group.
+    k_models, batch, n_out = g.shape
+    groups = x.shape[0]
+    per = k_models // groups
+    g = g.reshape(groups, per, batch, n_out).permute(0, 2, 1, 3).reshape(groups, batch, per * n_out)
+    dw[0] = torch.bmm(g.transpose(1, 2), x).view(k_models, n_out, x.shape[2])
+    return dw, db, dz
+
+
+def _grouped(out, y):
+    k_models, batch, _ = out.shape
+    groups = y.shape[0]
+    return groups, k_models // groups, batch
+
+
+def packed_loss(out, y, loss: str, *, grad: bool = False):
+    """Mean loss per model, shape (K,), of outputs ``out`` (K, B, C) against targets ``y`` (G, B);
+    with ``grad=True`` also dL/d(out) of L = sum_k loss_k, for ``packed_backward``.
 
     ``y`` is grouped like ``packed_forward``'s input: models ``g*K/G ... (g+1)*K/G - 1`` use ``y[g]``.
     - ``cross_entropy``: -log softmax(out)_y, as ``nn.CrossEntropyLoss`` (y int64 class ids).
@@ -176,27 +224,37 @@ def packed_loss(out, y, loss: str):
       (y float 0/1, C = 1). Written out rather than ``BCELoss`` because that one clamps log at -100,
       and the lab's loss does not.
     """
-    k_models, batch, classes = out.shape
-    groups = y.shape[0]
-    per = k_models // groups
+    groups, per, batch = _grouped(out, y)
+    k_models, classes = out.shape[0], out.shape[2]
     if loss == "cross_entropy":
-        logp = out.log_softmax(-1).view(groups, per, batch, classes)
+        logp = out.log_softmax(-1)
         idx = y.view(groups, 1, batch, 1).expand(groups, per, batch, 1)
-        return -logp.gather(-1, idx).view(k_models, batch).mean(1)
+        losses = -logp.reshape(groups, per, batch, classes).gather(-1, idx).view(k_models, batch).mean(1)
+        if not grad:
+            return losses
+        # d/dz of -log softmax(z)_y = softmax(z) - onehot(y), over the batch mean
+        dout = (
+            logp.exp()
+            .reshape(groups, per, batch, classes)
+            .scatter_add_(-1, idx, -torch.ones_like(idx, dtype=out.dtype))
+        )
+        return losses, dout.reshape(k_models, batch, classes).div_(batch)
     if loss == "bce":
-        p = out.view(groups, per, batch)
+        p = out.reshape(groups, per, batch)
         t = y.view(groups, 1, batch).to(out.dtype)
-        return -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).view(k_models, batch).mean(1)
+        losses = -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).view(k_models, batch).mean(1)
+        if not grad:
+            return losses
+        dout = ((1 - t) / (1 - p) - t / p).div_(batch)  # d/dp of the loss above
+        return losses, dout.reshape(k_models, batch, 1)
     raise ValueError(f"unknown loss {loss!r}; valid losses are: {', '.join(names.LOSSES)}")
 
 
 def packed_correct(out, y, loss: str):
     """Number of correctly classified samples per model, shape (K,): argmax, or p > 0.5 for ``bce``."""
-    k_models, batch, _ = out.shape
-    groups = y.shape[0]
-    per = k_models // groups
+    groups, per, batch = _grouped(out, y)
     if loss == "bce":
         pred = (out[..., 0] > 0.5).to(y.dtype).view(groups, per, batch)
     else:
         pred = out.argmax(-1).view(groups, per, batch)
-    return (pred == y.view(groups, 1, batch)).sum(-1).reshape(k_models)
+    return (pred == y.view(groups, 1, batch)).sum(-1).reshape(out.shape[0])

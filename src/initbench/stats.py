@@ -53,12 +53,17 @@ def mean_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float, float
     return m, m - h, m + h, n
 
 
-def summarise(df, by: list[str], value: str, confidence: float = CONFIDENCE):
+def summarise(df, by: list[str], value: str, confidence: float = CONFIDENCE, log: bool = False):
     """Mean, t-interval and count of ``value`` per group: columns ``by + [mean, lo, hi, n]``.
 
     Vectorised over groups (a curve of 500 iterations x 6 inits is one call), NaNs dropped.
+    With ``log=True`` it is the geometric mean and the interval of the mean of log(value),
+    mapped back: what a log-scale axis should show for a positive quantity spanning decades.
     """
-    g = df.dropna(subset=[value]).groupby(by, sort=True, observed=True)[value]
+    df = df.dropna(subset=[value])
+    if log:
+        df = df[df[value] > 0].assign(**{value: np.log(df.loc[df[value] > 0, value])})
+    g = df.groupby(by, sort=True, observed=True)[value]
     out = g.agg(["mean", "std", "count"]).reset_index()
     n = out["count"].to_numpy()
     q = np.full(n.shape, np.nan)
@@ -67,6 +72,8 @@ def summarise(df, by: list[str], value: str, confidence: float = CONFIDENCE):
     half = q * out["std"].to_numpy() / np.sqrt(np.maximum(n, 1))
     out["lo"] = out["mean"] - half
     out["hi"] = out["mean"] + half
+    if log:
+        out[["mean", "lo", "hi"]] = np.exp(out[["mean", "lo", "hi"]])
     return out.rename(columns={"count": "n"})[list(by) + ["mean", "lo", "hi", "n"]]
 
 

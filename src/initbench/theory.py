@@ -16,6 +16,7 @@ activation they are computed by Gauss-Hermite quadrature, E[g(z)] = pi^-1/2 sum_
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -46,9 +47,14 @@ def _check(activation: str) -> None:
         raise ValueError(f"no theory for activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
 
 
+@functools.cache
+def _hermgauss(points: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.hermite.hermgauss(points)
+
+
 def gaussian_expectation(g, q: float, points: int = QUADRATURE_POINTS) -> float:
     """E[g(z)] for z ~ N(0, q) by Gauss-Hermite quadrature."""
-    x, w = np.polynomial.hermite.hermgauss(points)
+    x, w = _hermgauss(points)
     return float(np.sum(w * g(math.sqrt(2.0 * max(q, 0.0)) * x)) / math.sqrt(math.pi))
 
 
@@ -161,3 +167,21 @@ def fan_in_saturation(n_in, w: float = 1.0, a: float = 0.5) -> np.ndarray:
     """The lecture's example: tanh'(z) at z = n_in * w * a, inputs a and weights w all equal."""
     z = np.asarray(n_in, dtype=float) * w * a
     return 1.0 - np.tanh(z) ** 2
+
+
+def predict(activation: str, init: str, units, first_act_std: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-hidden-layer activation std and gradient std relative to the last hidden layer.
+
+    ``units`` are the hidden layers' widths; the recurrence starts from the measured activation std
+    of hidden layer 1 (its fan-in and the data's scale then need not be known). None where the
+    theory does not apply (see ``weight_variance``) or the activation has no formula here.
+    """
+    units = [int(u) for u in units]
+    fan_in, fan_out = units[:-1], units[1:]
+    var_w = [weight_variance(init, i, o) for i, o in zip(fan_in, fan_out, strict=True)]
+    if activation not in ACTIVATIONS or any(v is None for v in var_w):
+        return None
+    var_b = [bias_variance(init, i) for i in fan_in]
+    q = forward_variances(activation, preactivation_variance(activation, first_act_std), var_w, var_b, fan_in)
+    std = np.array([activation_std(activation, qi) for qi in q])
+    return std, np.sqrt(backward_ratios(activation, q, var_w, fan_out))

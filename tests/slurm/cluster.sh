@@ -10,7 +10,7 @@
 # /etc/slurm/slurm.conf: jobs must find it there, because the slurm-jobstep plugin strips SLURM_CONF
 # before it calls srun. An existing one is backed up by `up` and put back by `down`.
 # Every wait is bounded by $SLURM_TEST_WAIT seconds (default 30).
-# The facts behind each step: /work/shared/notes/slurm-local.md.
+# The facts behind each step: tests/slurm/README.md.
 set -eEuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +38,7 @@ die() { log "$*"; exit 1; }
 # ---------------------------------------------------------------- helpers
 
 # wait_until DESCRIPTION COMMAND...: poll COMMAND every 0.2 s for at most $WAIT s.
+# Each client call inside is itself under `timeout`, so one hung call cannot stall the wait.
 wait_until() {
     local what=$1
     shift
@@ -103,16 +104,12 @@ render() {
         -e "s|@SLURMD_PORT@|$SLURMD_PORT|g" -e "s|@DB_PASS@|$DB_PASS|g" "$1"
 }
 
-mariadb_root() {
-    mariadb --no-defaults --protocol=socket --socket="$DIR/mysql.sock" -uroot "$@"
-}
-
 node_idle() {
-    [[ $(sinfo -h -n "$HOST" -o %t) == idle ]]
+    [[ $(timeout 5 sinfo -h -n "$HOST" -o %t) == idle ]]
 }
 
 ctld_up() {
-    scontrol ping | grep -q "is UP"
+    timeout 5 scontrol ping | grep -q "is UP"
 }
 
 # ---------------------------------------------------------------- up
@@ -167,18 +164,18 @@ up() {
     start munged munged -F --force --key-file="$DIR/munge/munge.key" \
         --pid-file="$DIR/run/munged.pid" --seed-file="$DIR/munge/munged.seed" \
         --log-file="$DIR/log/munged.log"
-    wait_until "munge credentials" bash -c 'munge -n | unmunge'
+    wait_until "munge credentials" timeout 5 bash -c 'munge -n | unmunge'
 
     # MariaDB, on 127.0.0.1 only, its data in $DIR.
-    mariadb-install-db --no-defaults --user=root --datadir="$DIR/mysql" --skip-test-db \
+    timeout 120 mariadb-install-db --no-defaults --user=root --datadir="$DIR/mysql" --skip-test-db \
         --auth-root-authentication-method=socket >"$DIR/log/mariadb-install.log" 2>&1
     # innodb_lock_wait_timeout=900 is what slurmdbd asks for at start.
     start mariadbd mariadbd --no-defaults --user=root --datadir="$DIR/mysql" \
         --socket="$DIR/mysql.sock" --pid-file="$DIR/run/mariadbd.pid" \
         --bind-address=127.0.0.1 --port=$DB_PORT --skip-name-resolve \
         --innodb-lock-wait-timeout=900 --log-error="$DIR/log/mariadb.log"
-    wait_until "MariaDB" mariadb-admin --no-defaults --socket="$DIR/mysql.sock" -uroot ping
-    mariadb_root <<SQL
+    wait_until "MariaDB" timeout 5 mariadb-admin --no-defaults --socket="$DIR/mysql.sock" -uroot ping
+    timeout 10 mariadb --no-defaults --socket="$DIR/mysql.sock" -uroot <<SQL
 CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
 GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';
 SQL
@@ -186,16 +183,16 @@ SQL
     # slurmdbd reads slurmdbd.conf from the directory of SLURM_CONF, so its config stays in $DIR.
     start slurmdbd env SLURM_CONF="$DIR/etc/slurm.conf" slurmdbd -D
     wait_until "slurmdbd on port $DBD_PORT" port_open $DBD_PORT
-    wait_until "slurmdbd answers sacctmgr" sacctmgr -n list cluster
+    wait_until "slurmdbd answers sacctmgr" timeout 5 sacctmgr -n list cluster
     # Register the cluster before slurmctld starts, so its first registration is accepted.
-    sacctmgr -i add cluster "$CLUSTER" >/dev/null
+    timeout 10 sacctmgr -i add cluster "$CLUSTER" >/dev/null
 
     start slurmctld slurmctld -D -i
     wait_until "slurmctld (scontrol ping)" ctld_up
 
     start slurmd slurmd -D -N "$HOST"
     wait_until "node $HOST idle (sinfo)" node_idle
-    wait_until "sacct" sacct -n -X
+    wait_until "sacct" timeout 5 sacct -n -X
 
     trap - ERR
     log "up in ${SECONDS}s: cluster $CLUSTER, node $HOST ($(nproc) CPUs, ${MEM_MB} MB), logs in $DIR/log"
@@ -247,6 +244,15 @@ down() {
     for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
         read -r name pid <<<"${lines[i]}"
         stop "$name" "$pid" || status=1
+    done
+    # `up` exited long ago, so the daemons are orphans: init reaps them a moment after they die.
+    # Wait for that (bounded), so no zombie shows up in `pgrep` right after `down`.
+    local deadline=$((SECONDS + 5))
+    for ((i = 0; i < ${#lines[@]}; i++)); do
+        read -r name pid <<<"${lines[i]}"
+        while [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && ((SECONDS < deadline)); do
+            sleep 0.1
+        done
     done
 
     if [[ -e $DIR/slurm.conf.orig ]]; then

@@ -7,7 +7,7 @@
 # when apt does not know a package yet. The packages must not start their daemons (there is
 # no systemd here, and tests/slurm/cluster.sh starts them itself), so a policy-rc.d that
 # refuses every start is put in place for the install -- but only when the machine has none,
-# and it is removed afterwards. See /work/shared/notes/slurm-local.md.
+# and it is removed afterwards. See tests/slurm/README.md.
 set -euo pipefail
 
 # slurmdbd + mariadb-server give `sacct`, which the Snakemake SLURM plugin uses for its
@@ -17,9 +17,9 @@ POLICY=/usr/sbin/policy-rc.d
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
-[[ $(id -u) -eq 0 ]] || die "must run as root (it calls apt-get install)"
 command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian/Ubuntu only"
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script supports Debian/Ubuntu only"
+[[ $(id -u) -eq 0 ]] || die "must run as root (it calls apt-get install)"
 
 is_installed() {
     [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]

@@ -39,12 +39,10 @@ INIT_LABELS = {
     "fan_in_uniform": "U(-1/n_in, 1/n_in)",
 }
 
-ACTIVATION_STYLES = {"tanh": "-", "relu": "--", "sigmoid": ":", "softsign": "-."}
-
 TEXT_WIDTH_IN = 6.5  # A4 minus the report's margins
 RC = {
     "svg.hashsalt": "initbench",  # stable ids in the SVG: same data, same bytes
-    "svg.fonttype": "path",  # glyphs as paths: renders the same in WeasyPrint and browsers
+    "svg.fonttype": "none",  # text as <text>: small files, selectable text; DejaVu Sans is installed
     "font.family": "DejaVu Sans",
     "font.size": 8,
     "axes.titlesize": 8.5,
@@ -101,3 +99,22 @@ def save_svg(fig, path: str | Path) -> None:
     plt.rcParams["svg.hashsalt"] = RC["svg.hashsalt"]
     fig.savefig(path, format="svg", metadata={"Date": None})
     plt.close(fig)
+
+
+def plot_band(ax, summ, x: str, init: str, scale: float = 1.0, label: str | None = None, **kw) -> None:
+    """Mean line and confidence band of one init from a ``stats.summarise`` frame."""
+    s = summ[summ["init"] == init]
+    if s.empty:
+        return
+    color = init_color(init)
+    ax.plot(s[x], s["mean"] * scale, color=color, label=label or init_label(init), **kw)
+    if s["lo"].notna().any():
+        ax.fill_between(s[x], s["lo"] * scale, s["hi"] * scale, color=color, alpha=BAND_ALPHA, linewidth=0)
+
+
+def empty_figure(message: str):
+    """A figure that says why it has no data, so the report still shows where it would be."""
+    fig, ax = subplots(1, height=1.2)
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=9, color="#555555", wrap=True)
+    return fig
