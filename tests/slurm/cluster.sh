@@ -133,7 +133,7 @@ up() {
     [[ -e $MUNGE_RUN/munge.socket.2 ]] && die "$MUNGE_RUN/munge.socket.2 exists: another munged is running"
 
     rm -rf "$DIR"
-    mkdir -p "$DIR"/{etc,log,run,state,spool,munge,mysql}
+    mkdir -p "$DIR"/{etc,log,run,state,munge,mysql} "$DIR/spool/slurmd-$HOST"
     chmod 700 "$DIR"
     touch "$MARKER" "$PIDS"
 
@@ -145,7 +145,7 @@ up() {
     DB_PASS=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
     render "$HERE/slurmdbd.conf.in" >"$DIR/etc/slurmdbd.conf"
-    chmod 600 "$DIR/etc/slurmdbd.conf" # slurmdbd refuses a readable config (it holds the password)
+    chmod 600 "$DIR/etc/slurmdbd.conf" # slurmdbd refuses to start otherwise: it holds the password
     render "$HERE/slurm.conf.in" >"$DIR/etc/slurm.conf"
     if [[ -e $CONF ]]; then
         cp -p "$CONF" "$DIR/slurm.conf.orig"
@@ -169,7 +169,8 @@ up() {
     # MariaDB, on 127.0.0.1 only, its data in $DIR.
     timeout 120 mariadb-install-db --no-defaults --user=root --datadir="$DIR/mysql" --skip-test-db \
         --auth-root-authentication-method=socket >"$DIR/log/mariadb-install.log" 2>&1
-    # innodb_lock_wait_timeout=900 is what slurmdbd asks for at start.
+    # slurmdbd logs an error at start when innodb_lock_wait_timeout is under 900. (It also
+    # wants a bigger innodb_buffer_pool_size than a test needs; that error is harmless.)
     start mariadbd mariadbd --no-defaults --user=root --datadir="$DIR/mysql" \
         --socket="$DIR/mysql.sock" --pid-file="$DIR/run/mariadbd.pid" \
         --bind-address=127.0.0.1 --port=$DB_PORT --skip-name-resolve \
