@@ -11,7 +11,8 @@ gradient with respect to the pre-activations, g_l = dL/dz_l, obeys
     Var[g_l] = n_{l+1} Var[w_{l+1}] E[f'(z_l)^2] Var[g_{l+1}]      (He et al. 2015, eq. 13).
 
 For ReLU the expectations are exact: E[relu(z)^2] = q/2 and E[relu'(z)^2] = 1/2. For any other
-activation they are computed by Gauss-Hermite quadrature, E[g(z)] = pi^-1/2 sum_i w_i g(sqrt(2q) x_i).
+activation they are computed by Gauss-Hermite quadrature, E[g(z)] = pi^-1/2 sum_i w_i g(sqrt(2q) x_i)
+(a fine trapezoid rule where z is so wide that the nodes miss the activation's curved part).
 """
 
 from __future__ import annotations
@@ -23,17 +24,28 @@ import numpy as np
 
 from initbench.names import bias_policy, parse_init
 
-QUADRATURE_POINTS = 101  # exact to ~1e-12 for tanh at the variances met in practice
+QUADRATURE_POINTS = (
+    101  # Gauss-Hermite nodes: relative error < 1e-4 for q <= WIDE_Q (checked against scipy.quad)
+)
+WIDE_Q = 3.0  # above this pre-activation variance, the trapezoid rule (see gaussian_expectation)
+WIDE_STEP = 0.01
+
+
+def _sech2(z):
+    """tanh'(z) = sech^2(z) = 4 e^{-2|z|} / (1 + e^{-2|z|})^2, accurate where 1 - tanh^2 rounds to 0."""
+    e = np.exp(-2.0 * np.abs(z))
+    return 4.0 * e / (1.0 + e) ** 2
+
 
 _F = {
     "tanh": np.tanh,
-    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # = 1 / (1 + e^-z), without overflow
     "softsign": lambda z: z / (1.0 + np.abs(z)),
     "relu": lambda z: np.maximum(z, 0.0),
     "identity": lambda z: z,
 }
 _DF = {
-    "tanh": lambda z: 1.0 - np.tanh(z) ** 2,
+    "tanh": _sech2,
     "sigmoid": lambda z: _F["sigmoid"](z) * (1.0 - _F["sigmoid"](z)),
     "softsign": lambda z: 1.0 / (1.0 + np.abs(z)) ** 2,
     "relu": lambda z: (z > 0).astype(float),
@@ -53,9 +65,20 @@ def _hermgauss(points: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gaussian_expectation(g, q: float, points: int = QUADRATURE_POINTS) -> float:
-    """E[g(z)] for z ~ N(0, q) by Gauss-Hermite quadrature."""
-    x, w = _hermgauss(points)
-    return float(np.sum(w * g(math.sqrt(2.0 * max(q, 0.0)) * x)) / math.sqrt(math.pi))
+    """E[g(z)] for z ~ N(0, q): Gauss-Hermite quadrature, or a fine trapezoid rule for wide z.
+
+    Gauss-Hermite puts its nodes at sqrt(2q) x_i, so for q above ``WIDE_Q`` too few of them fall where
+    tanh' lives (|z| < ~3): E[tanh'(z)^2] would be off by a third at q = 33. There the trapezoid rule on
+    a grid of step ``WIDE_STEP`` in z takes over; it converges geometrically for smooth integrands.
+    """
+    q = max(float(q), 0.0)
+    if q <= WIDE_Q:
+        x, w = _hermgauss(points)
+        return float(np.sum(w * g(math.sqrt(2.0 * q) * x)) / math.sqrt(math.pi))
+    half = 10.0 * math.sqrt(q)
+    z = np.linspace(-half, half, int(2 * half / WIDE_STEP) + 1)
+    dens = np.exp(-0.5 * z * z / q) / math.sqrt(2.0 * math.pi * q)
+    return float(np.trapezoid(g(z) * dens, z))
 
 
 def second_moment(activation: str, q: float) -> float:
@@ -165,8 +188,7 @@ def backward_ratios(activation: str, q, var_w, fan_out) -> np.ndarray:
 
 def fan_in_saturation(n_in, w: float = 1.0, a: float = 0.5) -> np.ndarray:
     """The lecture's example: tanh'(z) at z = n_in * w * a, inputs a and weights w all equal."""
-    z = np.asarray(n_in, dtype=float) * w * a
-    return 1.0 - np.tanh(z) ** 2
+    return _sech2(np.asarray(n_in, dtype=float) * w * a)
 
 
 def predict(activation: str, init: str, units, first_act_std: float) -> tuple[np.ndarray, np.ndarray] | None:

@@ -87,7 +87,10 @@ def init_label(spec: str) -> str:
 def init_order(specs) -> list[str]:
     """Inits in the fixed order of ``INIT_COLORS``, then the others alphabetically."""
     known = list(INIT_COLORS)
-    return sorted(set(specs), key=lambda s: (known.index(canonical_init(s)) if canonical_init(s) in known else len(known), s))
+    return sorted(
+        set(specs),
+        key=lambda s: (known.index(canonical_init(s)) if canonical_init(s) in known else len(known), s),
+    )
 
 
 def subplots(ncols: int = 2, nrows: int = 1, height: float = 2.4, **kw):
