@@ -80,7 +80,8 @@ def train(
 
         torch.set_num_threads(max(1, int(threads)))
         dev = devices.claim(device)
-        tensors = datasets.load(Path(data))
+        loaded = datasets.load(Path(data))
+        tensors = {k: v for k, v in loaded.items() if k != "meta"}
         pack = trainer.PackSpec.from_dict(spec)
         start = time.perf_counter()
         result = trainer.train_pack(
