@@ -47,6 +47,23 @@ def test_tiny_run_makes_the_report_and_tidy_tables(tiny_run):
 
 
 @pytest.mark.slow
+def test_tiny_report_in_a_real_browser_and_as_pdf(tiny_run, tmp_path):
+    from browser import assert_html_ok, assert_pdf_ok
+
+    from initbench import figures, report
+
+    html = tiny_run / "results/report/report.html"
+    names = figures.catalog(["same_weights", "xavier_lab", "he_lab", "depth"])
+    assert_html_ok(html, report.SECTION_IDS, min_figures=len(names))
+    assert_pdf_ok(
+        tiny_run / "results/report/report.pdf",
+        min_pages=8,
+        max_pages=30,
+        expected_texts=[f"Figure {i}" for i in range(1, len(names) + 1)],
+    )
+
+
+@pytest.mark.slow
 def test_rerun_does_nothing_and_a_change_reruns_only_its_study(tiny_run, tmp_path):
     proc = snakemake("--cores", "2", "--configfile", str(TINY), "-n", cwd=tiny_run)
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout
