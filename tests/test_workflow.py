@@ -49,7 +49,6 @@ def test_tiny_run_makes_the_report_and_tidy_tables(tiny_run):
 @pytest.mark.slow
 def test_tiny_report_in_a_real_browser_and_as_pdf(tiny_run, tmp_path):
     from browser import assert_html_ok, assert_pdf_ok
-
     from initbench import figures, report
 
     html = tiny_run / "results/report/report.html"
