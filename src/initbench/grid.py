@@ -104,7 +104,8 @@ def variants(config: dict) -> list[dict]:
                     "seed": seed,
                     "variant": f"{sname}/{ds}/{arch}/{act}/{init}/s{seed}",
                     "hidden": "-".join(map(str, hidden)),
-                    "bias_policy": names.bias_policy(init),
+                    "bias_policy": names.bias_policy(init, study.get("bias")),
+                    "_bias": None if study.get("bias", "scheme") == "scheme" else study["bias"],
                     "_hidden_list": hidden,
                     "_pack_base": f"{ds}-{arch}-{act}",
                 }
@@ -156,6 +157,7 @@ def _pack_spec(sname: str, pid: str, study: dict, members: list[dict]) -> dict:
                 "seed": v["seed"],
                 "lr": train["lr"],
                 "momentum": train.get("momentum", 0.0),
+                "bias": v["_bias"],
                 "columns": {
                     k: v[k]
                     for k in (

@@ -23,7 +23,8 @@ INIT_SCHEMES: dict[str, tuple[int, str]] = {
     "orthogonal": (0, "zero"),  # Saxe et al. 2014
     "lsuv": (0, "zero"),  # Mishkin & Matas 2016 (data-dependent)
 }
-BIAS_POLICIES = ("default", "zero", "keep")
+BIAS_POLICIES = ("default", "zero")
+BIAS_OVERRIDES = BIAS_POLICIES  # a study may force one on every init (the labs: "default")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "softsign", "gelu", "identity")
 LOSSES = ("cross_entropy", "bce")
 DATASET_KINDS = ("mnist", "fashion_mnist", "kmnist", "cifar10", "mnist1d", "toy1d", "shapeset")
@@ -61,6 +62,11 @@ def check_activation(name: str) -> str:
     return name
 
 
-def bias_policy(spec: str) -> str:
-    """The bias policy an init spec applies: 'default' (nn.Linear's), 'zero', or 'keep'."""
+def bias_policy(spec: str, override: str | None = None) -> str:
+    """The bias policy a variant ends up with: the study's ``override`` if given, else the scheme's.
+
+    'default' leaves nn.Linear's U(-1/sqrt(n_in), 1/sqrt(n_in)) bias; 'zero' sets it to 0.
+    """
+    if override not in (None, "scheme"):
+        return override
     return INIT_SCHEMES[parse_init(spec)[0]][1]

@@ -1,0 +1,502 @@
+"""The pack trainer: K MLP variants of one architecture trained at once, as K separate runs would be.
+
+A pack shares the layer sizes, activation, batch size and epochs; each variant has its own init,
+seed, learning rate and momentum. All K models run in one batched matmul per layer
+(``models.packed_forward``) and one backward of the summed per-variant mean losses. The variants
+share no parameter, so each one's gradient is its own; the SGD step below is
+``torch.optim.SGD``'s (momentum buffer = gradient at the first step, buf = m*buf + g after, then
+p -= lr*buf; no dampening, Nesterov or weight decay), with lr and momentum per variant. A test
+checks the pack against the same variants trained one by one with ``nn.Module`` + ``torch.optim.SGD``.
+
+Data order: every epoch, the variants with seed s visit the training set in the order
+``torch.randperm(N, generator=G_s)``, where ``G_s = data_generator(s)`` (seeded from s mixed with a
+constant, so its stream is not the init generator's stream) is drawn from once per epoch (``shuffle=False``: 0..N-1). G_s is not the init generator, so variants that
+share a seed see the same batches whatever their init (paired comparisons). The last partial
+batch is kept. Batches are gathered once per seed and shared by that seed's variants.
+
+Speed (CPU): variants are sorted by seed, so the variants of one seed share one gathered batch
+and the first layer, most of the FLOPs, runs as one large matmul per seed; gradients are written
+out by hand (``models.packed_backward``); a large batch runs in cache-sized parts whose gradients
+are summed. Evaluation (every epoch, on shared eval batches) and the layer probe run once per epoch.
+
+Divergence: a variant whose training loss is non-finite stops there. Its parameters stay as they
+were before that step; its rows end with that epoch (``diverged=True``, val metrics NaN) and its
+summary has ``diverged_epoch`` and NaN final metrics. The other variants carry on.
+
+Usage (what ``workflow/scripts/train.py`` does)::
+
+    result = train_pack(PackSpec.from_dict(json_spec), data, checkpoint=Path("ckpt.pt"))
+    result.write(outdir)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+
+from initbench import checkpoint as ckpt
+from initbench import devices, inits, layerstats, names
+from initbench.checkpoint import PackResult, Rows, build_result, machine_meta, variant_id
+from initbench.models import (
+    MLPSpec,
+    check_hidden,
+    hidden_sizes,
+    packed_backward,
+    packed_correct,
+    packed_forward,
+    packed_loss,
+)
+
+PACK_METADATA = ("study", "pack", "dataset")  # keys of grid.packs() specs that from_dict ignores
+EVAL_CHUNK_ELEMENTS = 2**22  # largest (K, chunk, width) evaluation temporary: 16 MB in float32
+TRAIN_PART_ELEMENTS = 2**21  # largest (K, part, width) training temporary: 8 MB, cache-sized
+SPLITS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+
+
+DATA_SEED_MIX = 0x5EED_DA7A_0DE2  # keeps a seed's data-order stream apart from its init stream
+
+
+def data_generator(seed: int) -> torch.Generator:
+    """The generator of seed ``seed``'s data order (independent of its init generator)."""
+    return torch.Generator().manual_seed(int(seed) ^ DATA_SEED_MIX)
+
+
+@dataclass
+class VariantSpec:
+    """One model of a pack. ``columns`` (grid columns and the ``variant`` id) go into every row."""
+
+    init: str  # init spec, e.g. "uniform(-1,1)"
+    seed: int
+    lr: float
+    momentum: float = 0.0
+    columns: dict = field(default_factory=dict)
+    bias: str | None = None  # None: the scheme's own bias policy; "default" / "zero" override it
+
+    def validate(self, where: str = "variant") -> None:
+        names.parse_init(self.init)
+        if self.bias not in (None, *names.BIAS_OVERRIDES):
+            raise ValueError(
+                f"{where}: bias must be one of {names.BIAS_OVERRIDES} or None, got {self.bias!r}"
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"{where}: seed must be an integer >= 0, got {self.seed!r}")
+        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"{where}: lr must be a finite number > 0, got {self.lr!r}")
+        if not (isinstance(self.momentum, int | float) and 0 <= self.momentum < 1):
+            raise ValueError(f"{where}: momentum must be in [0, 1), got {self.momentum!r}")
+        if not isinstance(self.columns, dict):
+            raise ValueError(f"{where}: columns must be a dict, got {type(self.columns).__name__}")
+
+
+@dataclass
+class PackSpec:
+    """Everything a pack's variants share, and the variants. See the module docstring."""
+
+    hidden: list[int]
+    activation: str
+    batch_size: int
+    epochs: int
+    variants: list[VariantSpec]
+    output_activation: str = "identity"
+    loss: str = "cross_entropy"  # or "bce": the toy lab's hand-written binary cross-entropy
+    shuffle: bool = True  # False = the toy lab's fixed order
+    eval_batch_size: int = 5000  # the labs' validation batch
+    stats_samples: int = 1000  # probe batch (first training samples) for per-layer stats
+    histograms: bool = True  # per-layer histograms at init (Glorot & Bengio 2010, Figs. 6-7)
+    record_hidden: bool = False  # first-hidden-layer activations of the whole train set at the end
+
+    def __post_init__(self):
+        self.variants = [VariantSpec(**v) if isinstance(v, dict) else v for v in self.variants]
+        self.validate()
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PackSpec:
+        """Build from plain JSON; ``depth`` and ``width`` may stand in for ``hidden``."""
+        d = dict(d)
+        if "hidden" not in d and {"depth", "width"} <= d.keys():
+            d["hidden"] = hidden_sizes(d.pop("depth"), d.pop("width"))
+        for key in PACK_METADATA:  # the grid's labels for the pack; the rows get them from columns
+            d.pop(key, None)
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(d) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown pack spec keys {unknown}; valid keys are: {', '.join(valid)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the bad value (and the valid ones) before any tensor is made."""
+        self.hidden = list(check_hidden(self.hidden))
+        names.check_activation(self.activation)
+        names.check_activation(self.output_activation)
+        if self.loss not in names.LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; valid losses are: {', '.join(names.LOSSES)}")
+        if self.loss == "bce" and self.output_activation != "sigmoid":
+            raise ValueError(f"loss 'bce' needs output_activation 'sigmoid', got {self.output_activation!r}")
+        for key in ("batch_size", "epochs", "eval_batch_size", "stats_samples"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+        if not self.variants:
+            raise ValueError("a pack needs at least one variant (K >= 1), got an empty list")
+        ids = []
+        for i, v in enumerate(self.variants):
+            if not isinstance(v, VariantSpec):
+                raise ValueError(f"variant {i} must be a VariantSpec or a dict, got {type(v).__name__}")
+            v.validate(f"variant {i} ({v.init!r}, seed {v.seed!r})")
+            ids.append(str(v.columns.get("variant", variant_id(asdict(v)))))
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"variant ids must be unique within a pack; repeated: {dupes}")
+
+
+def resolve_device(device: str | None = None) -> torch.device:
+    """``devices.resolve``'s choice (``$INITBENCH_DEVICE``, else ``device``, else cuda, mps, cpu),
+    checked to exist here."""
+    dev = torch.device(devices.resolve(device or "auto"))
+    if (dev.type == "cuda" and not torch.cuda.is_available()) or (
+        dev.type == "mps" and not torch.backends.mps.is_available()
+    ):
+        raise ValueError(f"device {str(dev)!r} requested but {dev.type.upper()} is not available here")
+    return dev
+
+
+def check_data(data: Mapping[str, torch.Tensor], loss: str) -> None:
+    """Raise ValueError unless ``data`` holds the six splits with consistent shapes and dtypes."""
+    missing = [k for k in SPLITS if k not in data]
+    if missing:
+        raise ValueError(f"data lacks {missing}; it needs: {', '.join(SPLITS)}")
+    dim, dtype = data["x_train"].shape[1:], data["x_train"].dtype
+    if dtype not in (torch.float32, torch.float64) or len(dim) != 1:
+        raise ValueError(
+            f"x_train must be float32 or float64 of shape (N, D), got {dtype} {tuple(data['x_train'].shape)}"
+        )
+    if data["x_train"].shape[0] < 1:
+        raise ValueError("x_train is empty")
+    for split in ("train", "val", "test"):
+        x, y = data[f"x_{split}"], data[f"y_{split}"]
+        if x.shape[1:] != dim or x.dtype != dtype:
+            raise ValueError(f"x_{split} is {x.dtype} {tuple(x.shape)}; x_train is {dtype} (N, {dim[0]})")
+        if y.shape != x.shape[:1]:
+            raise ValueError(f"y_{split} has shape {tuple(y.shape)}, expected ({x.shape[0]},)")
+        if loss == "bce" and y.numel() and not ((y == 0) | (y == 1)).all():
+            raise ValueError(f"loss 'bce' needs 0/1 targets; y_{split} holds other values")
+        if loss == "cross_entropy" and (y.is_floating_point() or (y.numel() and y.min() < 0)):
+            raise ValueError(f"loss 'cross_entropy' needs int64 class ids >= 0 in y_{split}, got {y.dtype}")
+
+
+def train_pack(
+    spec: PackSpec,
+    data: Mapping[str, torch.Tensor],
+    *,
+    checkpoint: Path | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> PackResult:
+    """Train every variant of ``spec`` on ``data``; resume from ``checkpoint`` if it exists.
+
+    ``data``: x_* float (N, D) (float64 trains in float64), y_* int64 class ids, or float 0/1 for
+    ``loss="bce"``. The checkpoint is rewritten atomically at each epoch end.
+    """
+    spec.validate()
+    check_data(data, spec.loss)
+    dev = resolve_device(device)
+    run = _Pack(spec, data, dev)
+    digest = ckpt.spec_hash(spec.to_dict(), data) if checkpoint else ""
+    saved = ckpt.load(checkpoint, digest, dev) if checkpoint else None
+    if saved is not None:
+        run.load_state(saved)
+        if progress:
+            log(f"resumed from {checkpoint} after epoch {run.epoch}/{spec.epochs}")
+    else:
+        run.start()
+    begun, first_epoch = time.perf_counter(), run.epoch
+    while run.epoch < spec.epochs and run.active.numel():
+        run.train_epoch()
+        if checkpoint:
+            ckpt.save(checkpoint, run.state(), digest)
+        if progress:
+            eta = (time.perf_counter() - begun) / (run.epoch - first_epoch) * (spec.epochs - run.epoch)
+            log(
+                f"epoch {run.epoch}/{spec.epochs}: {run.active.numel()}/{len(spec.variants)} variants "
+                f"training, {run.seconds:.1f} s, ETA {eta:.0f} s"
+            )
+    return run.finish()
+
+
+class _Pack:
+    """The state of one pack run: stacked parameters of the active variants, RNGs, rows so far."""
+
+    def __init__(self, spec: PackSpec, data, device):
+        self.spec, self.device = spec, device
+        self.data = {k: v.to(device) for k, v in data.items()}
+        if spec.loss == "bce":
+            for k in ("y_train", "y_val", "y_test"):
+                self.data[k] = self.data[k].to(data["x_train"].dtype)
+        n_out = (
+            1
+            if spec.loss == "bce"
+            else 1 + int(max(int(data[k].max()) for k in SPLITS[1::2] if data[k].numel()))
+        )
+        self.mlp = MLPSpec(
+            data["x_train"].shape[1], tuple(spec.hidden), n_out, spec.activation, spec.output_activation
+        )
+        self.probe_x = self.data["x_train"][: spec.stats_samples]
+        self.probe_y = self.data["y_train"][: spec.stats_samples]
+        self.lsuv_batch = data["x_train"][: spec.stats_samples].to("cpu", torch.float32)
+        # Variants sorted by seed: each seed's variants are contiguous in the stack, so they can
+        # share one gathered batch and the first layer runs as one large matmul per seed.
+        self.active = torch.tensor(sorted(range(len(spec.variants)), key=lambda i: spec.variants[i].seed))
+        self.generators = {v.seed: data_generator(v.seed) for v in spec.variants}
+        self.use_momentum = any(v.momentum > 0 for v in spec.variants)
+        self.epoch, self.step = 0, 0
+        self.clock, self.prior_seconds = time.perf_counter(), 0.0  # prior: before a resume
+        self.bufs = None
+        self.diverged: dict[int, int] = {}  # variant index -> epoch it diverged in
+        self.frozen: dict[int, list] = {}  # variant index -> [weights, biases] when it stopped
+        self.rows = Rows()
+        self.perms: dict[int, torch.Tensor] = {}
+        self.gather_buf = None
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of the whole run so far, the part before a resume included."""
+        return self.prior_seconds + time.perf_counter() - self.clock
+
+    # ---- set-up and checkpoint state ----
+    def start(self) -> None:
+        """Initialise every variant (inits.init_params), then evaluate and probe them: epoch 0."""
+        layers = [
+            inits.init_params(
+                v.init,
+                self.mlp.sizes,
+                v.seed,
+                data=self.lsuv_batch,
+                activation=self.spec.activation,
+                bias=v.bias,
+            )
+            for v in (self.spec.variants[i] for i in self.active.tolist())
+        ]
+        dtype, n_layers = self.data["x_train"].dtype, len(self.mlp.sizes) - 1
+        weights, biases = (
+            [torch.stack([lay[i][j] for lay in layers]).to(self.device, dtype) for i in range(n_layers)]
+            for j in (0, 1)
+        )
+        self._set_params(weights, biases)
+        untrained = torch.full((self.active.numel(),), math.nan, dtype=torch.float64)
+        self._record_eval(0, untrained, histograms=self.spec.histograms)
+
+    def state(self) -> dict:
+        self.rows.consolidate()
+        return {
+            "epoch": self.epoch, "step": self.step, "seconds": self.seconds, "active": self.active,
+            "weights": self.weights, "biases": self.biases,
+            "bufs": self.bufs, "generators": {s: g.get_state() for s, g in self.generators.items()},
+            "diverged": self.diverged, "frozen": self.frozen, "rows": self.rows.chunks,
+        }  # fmt: skip
+
+    def load_state(self, s: dict) -> None:
+        self.epoch, self.step, self.prior_seconds = s["epoch"], s["step"], s["seconds"]
+        self.active = s["active"].cpu()
+        self._set_params(s["weights"], s["biases"])
+        self.bufs = s["bufs"]
+        for seed, state in s["generators"].items():
+            self.generators[seed].set_state(state.cpu())
+        self.diverged, self.frozen, self.rows.chunks = s["diverged"], s["frozen"], s["rows"]
+
+    def _set_params(self, weights, biases) -> None:
+        """Take the stacked parameters of the variants in ``self.active``, their rates, groups."""
+        self.weights, self.biases = list(weights), list(biases)
+        vs = [self.spec.variants[i] for i in self.active.tolist()]
+        as_tensor = lambda xs: torch.tensor(xs, dtype=self.weights[0].dtype, device=self.device)  # noqa: E731
+        self.neg_lr, self.momentum = -as_tensor([v.lr for v in vs]), as_tensor([v.momentum for v in vs])
+        self._regroup()
+
+    def _regroup(self) -> None:
+        """Group the active variants by seed. Equal groups share batches directly; otherwise each
+        variant gets its own copy of its seed's batch (``expand``)."""
+        seeds = [self.spec.variants[i].seed for i in self.active.tolist()]
+        self.group_seeds = sorted(set(seeds))
+        counts = [seeds.count(s) for s in self.group_seeds]
+        self.expand = None
+        if len(set(counts)) > 1:
+            self.expand = torch.tensor([self.group_seeds.index(s) for s in seeds], device=self.device)
+        if self.perms and seeds:
+            self.perm = torch.stack([self.perms[s] for s in self.group_seeds]).to(self.device)
+
+    # ---- training ----
+    def train_epoch(self) -> None:
+        epoch, n, bs = self.epoch + 1, self.data["x_train"].shape[0], self.spec.batch_size
+        self.perms = {
+            s: torch.randperm(n, generator=self.generators[s]) if self.spec.shuffle else torch.arange(n)
+            for s in self.group_seeds
+        }
+        self._regroup()
+        log = []  # per step: (variant ids, losses, iteration, batch size)
+        for lo in range(0, n, bs):
+            hi = min(n, lo + bs)
+            losses, grads = self._forward_backward(lo, hi)
+            bad = ~torch.isfinite(losses)
+            while bad.any():  # freeze the variants that diverged, then redo the step without them
+                bad = bad.cpu()
+                log.append((self.active[bad], losses[bad.to(self.device)], self.step, hi - lo))
+                self._diverge(bad, epoch)
+                if not self.active.numel():
+                    break
+                losses, grads = self._forward_backward(lo, hi)
+                bad = ~torch.isfinite(losses)
+            if not self.active.numel():
+                break
+            log.append((self.active, losses, self.step, hi - lo))
+            self._sgd(grads)
+            self.step += 1
+        self.perms = {}
+        train_loss = self.rows.add_steps(epoch, log, len(self.spec.variants))
+        stopped = torch.tensor(sorted(v for v, e in self.diverged.items() if e == epoch), dtype=torch.long)
+        if stopped.numel():
+            nan = torch.full((stopped.numel(),), math.nan, dtype=torch.float64)
+            self.rows.add("epochs", self._epoch_cols(stopped, epoch, train_loss[stopped], nan, nan, True))
+        if self.active.numel():
+            self._record_eval(epoch, train_loss[self.active], histograms=False)
+        self.epoch = epoch
+
+    @torch.no_grad()
+    def _forward_backward(self, lo: int, hi: int):
+        """Losses (K,) and parameter gradients of the active variants on samples lo:hi of the epoch."""
+        idx = self.perm[:, lo:hi]
+        x = self.data["x_train"]
+        # Gather into one reused buffer: a fresh (G*B, D) tensor each step costs more in page
+        # faults than the copy itself.
+        if self.gather_buf is None or self.gather_buf.numel() < idx.numel() * x.shape[1]:
+            self.gather_buf = x.new_empty(idx.numel() * x.shape[1])
+        out = self.gather_buf[: idx.numel() * x.shape[1]].view(idx.numel(), x.shape[1])
+        xb = torch.index_select(x, 0, idx.reshape(-1), out=out).view(*idx.shape, x.shape[1])
+        yb = self.data["y_train"][idx]
+        if self.expand is not None:
+            xb, yb = xb[self.expand], yb[self.expand]
+        # The batch runs in parts of at most TRAIN_PART_ELEMENTS activations, their gradients
+        # summed: the same gradient up to float summation order, with cache-sized temporaries.
+        spec, batch = self.spec, hi - lo
+        parts = -(-self.active.numel() * batch * max(self.mlp.sizes[1:]) // TRAIN_PART_ELEMENTS)
+        size = -(-batch // parts)
+        losses, grads = 0, None
+        for start in range(0, batch, size):
+            xp, yp = xb[:, start : start + size], yb[:, start : start + size]
+            out, pre, post = packed_forward(
+                self.weights, self.biases, xp, spec.activation, spec.output_activation, record=True
+            )
+            part, dout = packed_loss(out, yp, spec.loss, grad=True, total=batch)
+            grads = packed_backward(
+                self.weights, xp, pre, post, dout, spec.activation, spec.output_activation,
+                keep_dz=False, into=grads,
+            )[:2]  # fmt: skip
+            losses = losses + part
+        return losses, grads[0] + grads[1]
+
+    @torch.no_grad()
+    def _sgd(self, grads) -> None:
+        """torch.optim.SGD's update, per-variant lr and momentum broadcast over each tensor."""
+        steps = grads
+        if self.use_momentum:
+            if self.bufs is None:
+                self.bufs = [g.clone() for g in grads]  # SGD: buf = grad at the first step
+            else:
+                for buf, g in zip(self.bufs, grads, strict=True):
+                    buf.mul_(self.momentum.view(-1, *[1] * (buf.dim() - 1))).add_(g)
+            steps = self.bufs
+        for p, d in zip(self.weights + self.biases, steps, strict=True):
+            p.addcmul_(d, self.neg_lr.view(-1, *[1] * (p.dim() - 1)))
+
+    def _diverge(self, bad, epoch: int) -> None:
+        """Freeze the variants at ``bad`` positions (their pre-step parameters) and drop them."""
+        for slot in bad.nonzero().flatten().tolist():
+            v = int(self.active[slot])
+            self.diverged[v] = epoch
+            self.frozen[v] = [
+                [w[slot].cpu().clone() for w in self.weights],
+                [b[slot].cpu().clone() for b in self.biases],
+            ]
+        keep = ~bad
+        keep_dev = keep.to(self.device)
+        self.active = self.active[keep]
+        if self.bufs is not None:
+            self.bufs = [b[keep_dev] for b in self.bufs]
+        self._set_params([w[keep_dev] for w in self.weights], [b[keep_dev] for b in self.biases])
+
+    # ---- evaluation and rows ----
+    @torch.no_grad()
+    def evaluate(self, split: str):
+        """Mean loss and accuracy per active variant on a split, in eval batches shared by all."""
+        x, y = self.data[f"x_{split}"], self.data[f"y_{split}"]
+        k, n = self.active.numel(), x.shape[0]
+        if n == 0 or k == 0:
+            nan = torch.full((k,), math.nan, dtype=torch.float64)
+            return nan, nan.clone()
+        loss_sum = torch.zeros(k, dtype=torch.float64, device=self.device)
+        correct = torch.zeros(k, dtype=torch.long, device=self.device)
+        # Chunks of at most eval_batch_size samples, smaller when K x chunk x width would pass
+        # EVAL_CHUNK_ELEMENTS: the temporaries then stay cache-sized (results differ only by the
+        # float summation order).
+        width = max(self.mlp.sizes[1:])
+        chunk = max(1, min(self.spec.eval_batch_size, EVAL_CHUNK_ELEMENTS // (k * width)))
+        for lo in range(0, n, chunk):
+            xb, yb = x[lo : lo + chunk].unsqueeze(0), y[lo : lo + chunk].unsqueeze(0)
+            out = packed_forward(
+                self.weights, self.biases, xb, self.spec.activation, self.spec.output_activation
+            )
+            loss_sum += packed_loss(out, yb, self.spec.loss).double() * xb.shape[1]
+            correct += packed_correct(out, yb, self.spec.loss)
+        return (loss_sum / n).cpu(), (correct.double() / n).cpu()
+
+    def _record_eval(self, epoch: int, train_loss, histograms: bool) -> None:
+        val_loss, val_acc = self.evaluate("val")
+        self.rows.add("epochs", self._epoch_cols(self.active, epoch, train_loss, val_loss, val_acc, False))
+        layers, hist = layerstats.probe(
+            self.weights, self.biases, self.probe_x, self.probe_y, activation=self.spec.activation,
+            output_activation=self.spec.output_activation, loss=self.spec.loss,
+            variant_ids=self.active, histograms=histograms,
+        )  # fmt: skip
+        for table, cols in (("layers", layers), ("histograms", hist)):
+            if cols is not None:
+                cols["epoch"] = torch.full((len(cols["layer"]),), epoch)
+                self.rows.add(table, cols)
+
+    @staticmethod
+    def _epoch_cols(variants, epoch, train_loss, val_loss, val_acc, diverged: bool) -> dict:
+        k = variants.numel()
+        return {
+            "variant": variants.clone(), "epoch": torch.full((k,), epoch), "train_loss": train_loss.double(),
+            "val_loss": val_loss, "val_accuracy": val_acc, "diverged": torch.full((k,), diverged),
+        }  # fmt: skip
+
+    def finish(self) -> PackResult:
+        """Test metrics, hidden activations, final parameters and meta; the tables of the run."""
+        test_loss, test_acc = self.evaluate("test")
+        if self.spec.record_hidden and self.active.numel():
+            self.rows.add("hidden", layerstats.hidden_rows(
+                self.weights[0], self.biases[0], self.data["x_train"], self.data["y_train"],
+                self.spec.activation, self.active,
+            ))  # fmt: skip
+        params = {
+            v: [[w[s].cpu() for w in self.weights], [b[s].cpu() for b in self.biases]]
+            for s, v in enumerate(self.active.tolist())
+        } | self.frozen
+        test = {v: (float(test_loss[s]), float(test_acc[s])) for s, v in enumerate(self.active.tolist())}
+        k, seconds = len(self.spec.variants), self.seconds
+        meta = machine_meta(self.device) | {
+            "seconds": seconds, "k": k, "steps": self.step, "iterations_per_s": self.step / seconds,
+            "model_iterations_per_s": sum(len(c["loss"]) for c in self.rows.chunks["iterations"]) / seconds,
+            "dtype": str(self.weights[0].dtype), "sizes": self.mlp.sizes,
+        }  # fmt: skip
+        return build_result(
+            self.spec.to_dict(), self.rows, test=test, diverged=self.diverged, meta=meta,
+            params=[params[i] for i in range(k)],
+        )  # fmt: skip
