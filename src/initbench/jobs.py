@@ -84,8 +84,9 @@ def train(
         tensors = {k: v for k, v in loaded.items() if k != "meta"}
         pack = trainer.PackSpec.from_dict(spec)
         start = time.perf_counter()
+        print(f"pack {spec['study']}/{spec['pack']}: {len(pack.variants)} variants on {dev}, {threads} threads")
         result = trainer.train_pack(
-            pack, tensors, checkpoint=Path(checkpoint) if checkpoint else None, device=dev, progress=False
+            pack, tensors, checkpoint=Path(checkpoint) if checkpoint else None, device=dev, progress=True
         )
         result.meta.update(study=spec["study"], pack=spec["pack"], n_variants=len(pack.variants))
         result.meta.setdefault("seconds", time.perf_counter() - start)
