@@ -266,10 +266,11 @@ def test_write_gives_schema_complete_files(tmp_path):
     meta = json.loads((tmp_path / "meta.json").read_text())
     assert {
         "device",
-        "torch",
+        "torch_version",
         "threads",
-        "cpu",
-        "deterministic_algorithms",
+        "cpu_model",
+        "gpu_model",
+        "deterministic",
         "seconds",
         "iterations_per_s",
     } <= set(meta)

@@ -197,9 +197,9 @@ def machine_meta(device) -> dict:
         pass
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     return {
-        "device": str(device), "torch": torch.__version__, "python": platform.python_version(),
-        "threads": torch.get_num_threads(), "cpu": cpu, "gpu": gpu,
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "device": str(device), "torch_version": torch.__version__, "python": platform.python_version(),
+        "threads": torch.get_num_threads(), "cpu_model": cpu, "gpu_model": gpu,
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
     }  # fmt: skip
 
 
