@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 from initbench import names
+from initbench.packspec import variant_id
 from initbench.schema import KEY, METRIC_TABLES, TABLES
 
 FORMAT_VERSION = 1
@@ -201,11 +202,6 @@ def machine_meta(device) -> dict:
         "threads": torch.get_num_threads(), "cpu_model": cpu, "gpu_model": gpu,
         "deterministic": torch.are_deterministic_algorithms_enabled(),
     }  # fmt: skip
-
-
-def variant_id(v: dict) -> str:
-    """The default id of a variant (a ``VariantSpec`` as a dict) whose ``columns`` give none."""
-    return f"{v['init']}|seed={v['seed']}|lr={v['lr']:g}|momentum={v['momentum']:g}"
 
 
 def variant_columns(spec: dict) -> list[dict]:
