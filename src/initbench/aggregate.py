@@ -24,7 +24,9 @@ def _atomic(path: Path, write) -> None:
 
 
 def _sort_keys(table: str, df: pd.DataFrame) -> list[str]:
-    order = [c for c in ("study", "dataset", "depth", "width", "activation", "init", "seed", "variant") if c in df]
+    order = [
+        c for c in ("study", "dataset", "depth", "width", "activation", "init", "seed", "variant") if c in df
+    ]
     order += [c for c in ("epoch", "iteration", "layer", "quantity", "bin_left", "sample", "unit") if c in df]
     return order
 

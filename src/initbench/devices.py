@@ -43,7 +43,9 @@ def claim(requested: str = "auto", lock_dir: str | Path | None = None, poll_s: f
     n = torch.cuda.device_count()
     if n <= 1:
         return "cuda:0"
-    lock_dir = Path(lock_dir or os.environ.get("INITBENCH_GPU_LOCKS", Path(tempfile.gettempdir()) / "initbench-gpu"))
+    lock_dir = Path(
+        lock_dir or os.environ.get("INITBENCH_GPU_LOCKS", Path(tempfile.gettempdir()) / "initbench-gpu")
+    )
     lock_dir.mkdir(parents=True, exist_ok=True)
     while True:
         for i in range(n):

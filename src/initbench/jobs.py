@@ -84,7 +84,9 @@ def train(
         tensors = {k: v for k, v in loaded.items() if k != "meta"}
         pack = trainer.PackSpec.from_dict(spec)
         start = time.perf_counter()
-        print(f"pack {spec['study']}/{spec['pack']}: {len(pack.variants)} variants on {dev}, {threads} threads")
+        print(
+            f"pack {spec['study']}/{spec['pack']}: {len(pack.variants)} variants on {dev}, {threads} threads"
+        )
         result = trainer.train_pack(
             pack, tensors, checkpoint=Path(checkpoint) if checkpoint else None, device=dev, progress=True
         )
