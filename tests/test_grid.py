@@ -57,7 +57,9 @@ def test_grid_import_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import initbench.grid, initbench.config, initbench.figures, sys; print('torch' in sys.modules)"
+    # everything workflow/rules/common.smk imports when Snakemake builds the DAG
+    mods = "initbench.grid, initbench.config, initbench.figures, initbench.locks, initbench.schema"
+    code = f"import {mods}, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
