@@ -40,8 +40,8 @@ def test_tiny_run_makes_the_report_and_tidy_tables(tiny_run):
         assert (tiny_run / rel).stat().st_size > 0, rel
     epochs = schema.read(tiny_run / "results/metrics/epochs.parquet", "epochs")
     summary = schema.read(tiny_run / "results/summary.csv", "summary")
-    assert set(epochs["study"]) == {"same_weights", "xavier_lab", "he_lab", "depth"}
-    assert len(summary) == summary["variant"].nunique() == 69
+    assert set(epochs["study"]) == {"same_weights", "xavier_lab", "he_lab", "depth", "table1"}
+    assert len(summary) == summary["variant"].nunique() == 87
     for rel in ("results/logs/train", "results/benchmarks/train"):
         assert any((tiny_run / rel).rglob("*")), f"every training job has a log and a benchmark file: {rel}"
 
