@@ -38,7 +38,7 @@ def _fill_defaults(node, schema):
     return node
 
 
-def _message(err, schema_root) -> str:
+def _message(err) -> str:
     where = _path(err.absolute_path)
     if err.validator == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
@@ -66,10 +66,9 @@ def validate(config: dict, schema_path: str | Path) -> dict:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (-len(e.absolute_path), e.message))
     if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        # best_match prefers shallow errors; an unknown key deep inside is more useful
-        deep = [e for e in errors if e.validator == "additionalProperties"]
-        raise ConfigError(_message(deep[0] if deep else best, schema))
+        # best_match prefers shallow errors; an unknown key deep inside is the one to act on
+        unknown = [e for e in errors if e.validator == "additionalProperties"]
+        raise ConfigError(_message(unknown[0] if unknown else jsonschema.exceptions.best_match(errors)))
     from . import grid  # semantic checks: init specs, activations, datasets named by studies
 
     grid.check(config)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-import time
 from pathlib import Path
 
 
@@ -83,7 +82,6 @@ def train(
         loaded = datasets.load(Path(data))
         tensors = {k: v for k, v in loaded.items() if k != "meta"}
         pack = trainer.PackSpec.from_dict(spec)
-        start = time.perf_counter()
         print(
             f"pack {spec['study']}/{spec['pack']}: {len(pack.variants)} variants on {dev}, {threads} threads"
         )
@@ -91,22 +89,6 @@ def train(
             pack, tensors, checkpoint=Path(checkpoint) if checkpoint else None, device=dev, progress=True
         )
         result.meta.update(study=spec["study"], pack=spec["pack"], n_variants=len(pack.variants))
-        result.meta.setdefault("seconds", time.perf_counter() - start)
-        _fill_summary(result.summary, spec)
         result.write(Path(outdir))
         if checkpoint and Path(checkpoint).exists():
             Path(checkpoint).unlink()  # the outputs now hold everything it did
-
-
-def _fill_summary(summary, spec: dict) -> None:
-    """Put the pack's training settings on each summary row (schema.TABLES['summary'])."""
-    for key in ("batch_size", "epochs"):
-        if key not in summary:
-            summary[key] = spec[key]
-    by_variant = {v["columns"]["variant"]: v for v in spec["variants"]}
-    for key in ("lr", "momentum"):
-        if key not in summary:
-            summary[key] = [by_variant[v][key] for v in summary["variant"]]
-    for key in ("hidden", "bias_policy", "pack"):
-        if key not in summary:
-            summary[key] = [by_variant[v]["columns"][key] for v in summary["variant"]]
