@@ -1,7 +1,4 @@
-"""What a pack run keeps and writes: its rows, its resumable checkpoint, its result files.
-
-The trainer accumulates table rows (``Rows``), saves its whole state at every epoch end
-(``save``/``load``), and finally hands back a ``PackResult`` that writes the tables.
+"""A pack run's resumable checkpoint, and the atomic file write every result file uses.
 
 A file is written to a temporary name in the same folder, flushed to disk, then renamed over the
 target with ``os.replace``, which is atomic on POSIX: a job killed at any moment (SLURM preemption,
@@ -15,21 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
-import platform
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
-
-from initbench import names
-from initbench.packspec import variant_id
-from initbench.schema import KEY, METRIC_TABLES, TABLES
 
 FORMAT_VERSION = 1
 
@@ -93,156 +82,3 @@ def load(path: str | Path, digest: str, device) -> dict | None:
             "delete it to start over"
         )
     return payload["state"]
-
-
-class Rows:
-    """Rows of the tidy tables accumulated during a run, as column chunks (dicts of CPU tensors or
-    lists, one ``variant`` column of variant indices). Plain enough for ``torch.load(weights_only)``."""
-
-    def __init__(self):
-        self.chunks: dict[str, list[dict]] = {t: [] for t in METRIC_TABLES}
-
-    def add(self, table: str, cols: dict) -> None:
-        self.chunks[table].append({k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in cols.items()})
-
-    def add_steps(self, epoch: int, steps: list, n_variants: int):
-        """Record one epoch's SGD steps, each ``(variant indices, losses, iteration, batch size)``,
-        as iteration rows; return each variant's train loss: the mean over the epoch's samples
-        (so the last, partial batch weighs less), NaN for variants that did not train."""
-        counts = [len(v) for v, *_ in steps]
-        variant = torch.cat([v for v, *_ in steps])
-        loss = torch.cat([x for _, x, *_ in steps]).double().cpu()
-        iteration = torch.from_numpy(np.repeat([it for *_, it, _ in steps], counts))
-        weight = torch.from_numpy(np.repeat(np.array([b for *_, b in steps], dtype=np.float64), counts))
-        cols = {
-            "variant": variant,
-            "epoch": torch.full_like(variant, epoch),
-            "iteration": iteration,
-            "loss": loss,
-        }
-        self.add("iterations", cols)
-        total = torch.zeros(n_variants, dtype=torch.float64).index_add_(0, variant, loss * weight)
-        return total / torch.zeros(n_variants, dtype=torch.float64).index_add_(0, variant, weight)
-
-    def consolidate(self) -> None:
-        """Merge each table's chunks into one, so a checkpoint pickles a few large tensors."""
-        for table, chunks in self.chunks.items():
-            if len(chunks) > 1:
-                self.chunks[table] = [
-                    {
-                        key: torch.cat([c[key] for c in chunks])
-                        if isinstance(chunks[0][key], torch.Tensor)
-                        else [x for c in chunks for x in c[key]]
-                        for key in chunks[0]
-                    }
-                ]
-
-    def frame(self, table: str, columns: list[dict]) -> pd.DataFrame:
-        """The table as a DataFrame: each variant's ``columns`` first, then the table's own, sorted
-        by variant (stable, so time order is kept within a variant)."""
-        self.consolidate()
-        own = [c for c in TABLES[table] if c not in KEY]
-        chunk = self.chunks[table][0] if self.chunks[table] else None
-        if chunk is None:
-            idx, df = np.zeros(0, dtype=np.int64), pd.DataFrame({c: [] for c in own})
-        else:
-            idx = chunk["variant"].numpy()
-            df = pd.DataFrame(
-                {
-                    k: (v.numpy() if isinstance(v, torch.Tensor) else v)
-                    for k, v in chunk.items()
-                    if k != "variant"
-                }
-            )
-        grid = pd.DataFrame(columns).iloc[idx].reset_index(drop=True)
-        df = pd.concat([grid, df.reset_index(drop=True)], axis=1)
-        extra = [c for c in grid.columns if c not in KEY]
-        df = df[list(KEY) + own + extra]
-        return df.iloc[np.argsort(idx, kind="stable")].reset_index(drop=True)
-
-
-@dataclass
-class PackResult:
-    """The tables of one pack run (columns as ``schema.TABLES``), its meta, and final parameters.
-
-    ``params[i]`` is variant i's ``[weights, biases]`` at the end (at divergence, if it diverged).
-    """
-
-    iterations: pd.DataFrame
-    epochs: pd.DataFrame
-    layers: pd.DataFrame
-    histograms: pd.DataFrame
-    hidden: pd.DataFrame
-    summary: pd.DataFrame
-    meta: dict
-    params: list = field(default_factory=list, repr=False)
-
-    def write(self, outdir: str | Path) -> None:
-        """``<table>.parquet`` per metric table, ``variants.csv`` (summary), ``meta.json``; each atomic."""
-        outdir = Path(outdir)
-        for table in METRIC_TABLES:
-            df = getattr(self, table)
-            atomic_write(outdir / f"{table}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
-        atomic_write(outdir / "variants.csv", lambda p: self.summary.to_csv(p, index=False))
-        text = json.dumps(self.meta, indent=2, sort_keys=True, default=str)
-        atomic_write(outdir / "meta.json", lambda p: p.write_text(text + "\n"))
-
-
-def machine_meta(device) -> dict:
-    """Where and how the run ran: device, versions, threads, CPU and GPU model, determinism flag."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
-    return {
-        "device": str(device), "torch_version": torch.__version__, "python": platform.python_version(),
-        "threads": torch.get_num_threads(), "cpu_model": cpu, "gpu_model": gpu,
-        "deterministic": torch.are_deterministic_algorithms_enabled(),
-    }  # fmt: skip
-
-
-def variant_columns(spec: dict) -> list[dict]:
-    """Each variant's row columns (``spec`` is ``PackSpec.to_dict()``): the grid columns, filled
-    from the spec where the variant's ``columns`` lack them (study and dataset default to ""),
-    then the ``columns`` themselves."""
-    shared = {"study": "", "dataset": "", "depth": len(spec["hidden"]), "width": max(spec["hidden"])}
-    return [
-        shared
-        | {"activation": spec["activation"], "init": v["init"], "seed": v["seed"], "variant": variant_id(v)}
-        | v["columns"]
-        for v in spec["variants"]
-    ]
-
-
-def build_result(
-    spec: dict, rows: Rows, *, test: dict, diverged: dict, meta: dict, params: list
-) -> PackResult:
-    """The run's tables. ``spec`` is ``PackSpec.to_dict()``; ``test`` maps a variant index to its
-    (test loss, test accuracy), ``diverged`` to the epoch it diverged in. Each summary row takes
-    its final train/val numbers from the variant's last epoch row (NaN if it diverged)."""
-    columns = variant_columns(spec)
-    tables = {t: rows.frame(t, columns) for t in METRIC_TABLES}
-    epochs = rows.chunks["epochs"][0] if rows.chunks["epochs"] else {"variant": torch.zeros(0)}
-    last = {v: j for j, v in enumerate(epochs["variant"].tolist())}  # rows are in time order
-    pack = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    out = []
-    for i, v in enumerate(spec["variants"]):
-        j = None if i in diverged else last.get(i)
-        final = {
-            f"final_{k}": math.nan if j is None else float(epochs[k][j])
-            for k in ("train_loss", "val_loss", "val_accuracy")
-        }
-        out.append(columns[i] | {
-            "hidden": "-".join(map(str, spec["hidden"])), "bias_policy": names.bias_policy(v["init"], v.get("bias")),
-            "lr": v["lr"], "momentum": v["momentum"], "batch_size": spec["batch_size"], "epochs": spec["epochs"],
-            "test_loss": test.get(i, (math.nan,) * 2)[0], "test_accuracy": test.get(i, (math.nan,) * 2)[1],
-            "diverged": i in diverged, "diverged_epoch": diverged.get(i),
-            "pack": columns[i].get("pack", pack),  # the grid's pack id, else a hash of the spec
-        } | final)  # fmt: skip
-    df = pd.DataFrame(out)
-    df["diverged_epoch"] = df["diverged_epoch"].astype("Int64")
-    df = df[list(TABLES["summary"]) + [c for c in df.columns if c not in TABLES["summary"]]]
-    return PackResult(**tables, summary=df, meta=meta, params=params)

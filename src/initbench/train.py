@@ -41,8 +41,8 @@ import torch
 
 from initbench import checkpoint as ckpt
 from initbench import devices, inits, layerstats
-from initbench.checkpoint import PackResult, Rows, build_result, machine_meta
 from initbench.packspec import SPLITS, PackSpec, VariantSpec, check_data, data_generator
+from initbench.results import PackResult, Rows, build_result, machine_meta
 
 __all__ = ["PackResult", "PackSpec", "VariantSpec", "check_data", "data_generator", "train_pack"]
 from initbench.models import (
