@@ -19,7 +19,10 @@ _held = []  # keep lock files open for the life of the process
 
 def resolve(requested: str = "auto") -> str:
     """'auto' → cuda if present, else mps, else cpu. INITBENCH_DEVICE overrides the config."""
-    requested = os.environ.get("INITBENCH_DEVICE", requested or "auto")
+    requested, env = requested or "auto", os.environ.get("INITBENCH_DEVICE")
+    # the variable wins, except over a GPU of its own type already claimed ("cuda" keeps "cuda:1")
+    if env and not (":" in requested and requested.split(":")[0] == env):
+        requested = env
     if requested.split(":")[0] not in VALID:
         raise ValueError(f"unknown device {requested!r}; valid devices are: {', '.join(VALID)}")
     import torch
