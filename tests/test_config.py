@@ -36,6 +36,7 @@ CASES = {
     "width below 1": (lambda c: c["studies"]["depth"].update(width=[0]), "studies.depth.width.0"),
     "empty seed list": (lambda c: c["studies"]["he_lab"].update(seeds=[]), "studies.he_lab.seeds"),
     "unknown dataset": (lambda c: c["studies"]["he_lab"].update(dataset="mnist2d"), "studies.he_lab.dataset"),
+    "pack size neither a number nor auto": (lambda c: c.update(pack_size="big"), "pack_size"),
     "lr not positive": (
         lambda c: c["studies"]["he_lab"]["training"].update(lr=0),
         "studies.he_lab.training.lr",
@@ -53,7 +54,7 @@ def test_validate_names_the_key_path(case):
 
 def test_defaults_are_filled_and_the_tiny_config_is_valid():
     cfg = ibconfig.validate(TINY, SCHEMA)
-    assert cfg["pack_size"] is None
+    assert cfg["pack_size"] == "auto" and cfg["pack_memory_mb"] is None
     assert cfg["studies"]["he_lab"]["training"]["momentum"] == 0.0
     assert cfg["datasets"]["mnist1d"]["normalize"] == "none"
 

@@ -38,6 +38,17 @@ def _fill_defaults(node, schema):
     return node
 
 
+def _describe(schema: dict) -> str:
+    """One alternative of a oneOf, in words: ``auto``, ``an integer >= 1``, ``a number > 0 < 1``."""
+    if "enum" in schema:
+        return ", ".join(map(str, schema["enum"]))
+    kind = {"integer": "an integer", "number": "a number", "null": "null", "string": "a string"}.get(
+        schema.get("type"), str(schema.get("type"))
+    )
+    bounds = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+    return " ".join([kind] + [f"{op} {schema[key]}" for key, op in bounds.items() if key in schema])
+
+
 def _message(err) -> str:
     where = _path(err.absolute_path)
     if err.validator == "additionalProperties":
@@ -46,6 +57,9 @@ def _message(err) -> str:
         hint = f"; valid keys here: {', '.join(allowed)}" if allowed else ""
         keys = ", ".join(f"{where}.{k}" if err.absolute_path else k for k in extra)
         return f"unknown key {keys}{hint}"
+    if err.parent is not None and err.parent.validator == "oneOf":  # e.g. an integer, auto or null
+        choices = " or ".join(_describe(alt) for alt in err.parent.validator_value)
+        return f"{_path(err.parent.absolute_path)}: {err.parent.instance!r} is not valid; expected {choices}"
     if err.validator == "enum":
         return f"{where}: {err.instance!r} is not one of {', '.join(map(str, err.validator_value))}"
     if err.validator == "required":

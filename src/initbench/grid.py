@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from . import names
+from . import names, packsize
 
 
 class GridError(ValueError):
@@ -113,10 +113,14 @@ def variants(config: dict) -> list[dict]:
     return out
 
 
-def packs(config: dict) -> dict[tuple[str, str], dict]:
+def packs(config: dict, gpu_mb: int | None = None) -> dict[tuple[str, str], dict]:
     """Map (study, pack id) to the plain-JSON spec ``train.PackSpec.from_dict`` takes, plus ``dataset``.
 
-    ``pack_size`` (top level) splits a large pack into chunks ``-p0, -p1, ...``.
+    ``pack_size`` (top level) splits a pack too large for one job into even chunks ``-p0, -p1,
+    ...``: an integer caps the variants per job; ``auto`` caps the estimated memory
+    (``packsize``) at ``pack_memory_mb``, else at the memory of a GPU of ``gpu_mb`` MiB (the
+    smallest visible one, when training runs on GPUs), else at ``packsize.CPU_BUDGET_MB``.
+    A pack that fits keeps its plain id.
     """
     size = config.get("pack_size")
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -125,9 +129,16 @@ def packs(config: dict) -> dict[tuple[str, str], dict]:
     result = {}
     for (sname, base), members in groups.items():
         study = config["studies"][sname]
-        chunks = [members] if not size else [members[i : i + size] for i in range(0, len(members), size)]
-        for i, chunk in enumerate(chunks):
-            pid = base if not size else f"{base}-p{i}"
+        if size == "auto":
+            data = packsize.data_of(members[0]["dataset"], config["datasets"][members[0]["dataset"]])
+            whole = _pack_spec(sname, base, study, members)
+            cap = packsize.max_variants(whole, data, packsize.budget_mb(config, gpu_mb))
+        else:
+            cap = size or len(members)
+        n = -(-len(members) // cap)
+        for i in range(n):
+            chunk = members[i * len(members) // n : (i + 1) * len(members) // n]
+            pid = base if n == 1 else f"{base}-p{i}"
             result[(sname, pid)] = _pack_spec(sname, pid, study, chunk)
     return result
 

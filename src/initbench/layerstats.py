@@ -25,9 +25,9 @@ from __future__ import annotations
 import torch
 
 from initbench.models import ACTIVATION_FUNCTIONS, packed_backward, packed_forward, packed_loss
+from initbench.packsize import PROBE_ELEMENTS  # the cap lives with the memory estimate that relies on it
 
 HISTOGRAM_BINS = 50
-PROBE_ELEMENTS = 2**25  # most activations and gradients one probe holds at once: 128 MB in float32
 
 
 def saturation(a, activation: str):

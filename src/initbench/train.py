@@ -41,6 +41,7 @@ import torch
 
 from initbench import checkpoint as ckpt
 from initbench import devices, inits, layerstats
+from initbench.packsize import EVAL_CHUNK_ELEMENTS, TRAIN_PART_ELEMENTS  # caps the estimate relies on
 from initbench.packspec import SPLITS, PackSpec, VariantSpec, check_data, data_generator
 from initbench.results import PackResult, Rows, build_result, machine_meta
 
@@ -52,9 +53,6 @@ from initbench.models import (
     packed_forward,
     packed_loss,
 )
-
-EVAL_CHUNK_ELEMENTS = 2**22  # largest (K, chunk, width) evaluation temporary: 16 MB in float32
-TRAIN_PART_ELEMENTS = 2**21  # largest (K, part, width) training temporary: 8 MB, cache-sized
 
 
 def resolve_device(device: str | None = None) -> torch.device:

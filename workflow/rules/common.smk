@@ -5,7 +5,7 @@ import sys
 # the DAG is built with this checkout's package; the job scripts put the same src/ on their path
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from initbench import config as ibconfig, figures, grid, locks  # noqa: E402
+from initbench import config as ibconfig, devices, figures, grid, locks, packsize  # noqa: E402
 from initbench.schema import METRIC_TABLES  # noqa: E402
 
 # A config file given with --configfile is a whole study: it replaces config/config.yaml instead of
@@ -36,7 +36,18 @@ if workflow.is_main_process:
         )
     locks.register()
 
-PACKS = grid.packs(config)
+# A train job asks Snakemake for a GPU when it will use one (`--resources gpu=N` then caps how
+# many run at once); the job claims a free GPU itself (initbench.devices).
+TRAIN_GPUS = devices.train_job_gpus(config["device"])
+# pack_size auto sizes packs to the GPU's memory. The main process reads it once and hands it to
+# every job's re-parse (local or SLURM) in the environment, so all of them cut the same packs.
+if "INITBENCH_GPU_MEMORY_MB" not in os.environ:
+    os.environ["INITBENCH_GPU_MEMORY_MB"] = str(
+        (devices.gpu_memory_mb() or 0)
+        if TRAIN_GPUS and config["pack_size"] == "auto" and not config["pack_memory_mb"]
+        else 0
+    )
+PACKS = grid.packs(config, gpu_mb=int(os.environ["INITBENCH_GPU_MEMORY_MB"]) or None)
 DATASETS = grid.datasets_used(config)
 FIGURES = figures.catalog(config["studies"])
 ENV = "../../envs/initbench.yaml"
@@ -50,6 +61,13 @@ wildcard_constraints:
 
 def pack_spec(wildcards):
     return PACKS[(wildcards.study, wildcards.pack)]
+
+
+def pack_mem_mb(wildcards):
+    """Host memory for a train job: the pack's own estimate (initbench.packsize)."""
+    spec = pack_spec(wildcards)
+    name = spec["dataset"]
+    return packsize.job_mem_mb(spec, packsize.data_of(name, config["datasets"][name]))
 
 
 def pack_dir(study, pack):

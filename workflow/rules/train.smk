@@ -17,7 +17,8 @@ rule train:
     threads: config["threads"]
     resources:
         runtime=120,
-        mem_mb=4000,
+        mem_mb=pack_mem_mb,
+        gpu=TRAIN_GPUS,
     params:
         spec=pack_spec,
         device=config["device"],
