@@ -82,3 +82,16 @@ def test_parse_init():
             continue
         raise AssertionError(f"{bad} should be refused")
     assert yaml  # keep the import honest
+
+
+def test_the_10k_scale_grid_packs_into_a_few_hundred_jobs():
+    """tests/config/scale-10k.yaml (``make bench-dag`` times its dry run): 10,000 variants, and
+    on a machine without a GPU (budget 4000 MB) 208 packs, each within the budget."""
+    from initbench import packsize
+
+    cfg = _cfg("tests/config/scale-10k.yaml")
+    assert len(grid.variants(cfg)) == 10_000
+    packs = grid.packs(cfg, gpu_mb=None)
+    assert len(packs) == 208
+    data = packsize.data_of("mnist1d", cfg["datasets"]["mnist1d"])
+    assert all(packsize.pack_bytes(p, data) <= packsize.CPU_BUDGET_MB * 2**20 for p in packs.values())

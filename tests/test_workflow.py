@@ -122,7 +122,9 @@ def test_killed_run_resumes_to_identical_tables(tiny_run, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["config/config.yaml", "config/offline.yaml", "config/paper.yaml"])
+@pytest.mark.parametrize(
+    "name", ["config/config.yaml", "config/offline.yaml", "config/paper.yaml", "tests/config/scale-10k.yaml"]
+)
 def test_dry_run_of_every_shipped_config(name, tmp_path):
     start = time.perf_counter()
     proc = snakemake("--cores", "4", "--configfile", str(REPO / name), "-n", "--quiet", "rules", cwd=tmp_path)
