@@ -8,6 +8,7 @@ runs of the same config agree to the byte on the CPU).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -119,6 +120,23 @@ def test_killed_run_resumes_to_identical_tables(tiny_run, tmp_path):
         assert (tmp_path / rel).read_bytes() == (tiny_run / rel).read_bytes(), (
             f"{rel} differs after kill + resume"
         )
+
+
+@pytest.mark.slow
+def test_train_jobs_claim_fake_gpus_under_resources_gpu(tmp_path):
+    """The local GPU path without a GPU: 2 fake GPUs ($INITBENCH_GPUS), 3 train jobs, ``--resources
+    gpu=2``. Each job claims one and pins it; torch then finds no CUDA, so ``auto`` trains on the CPU."""
+    packs = ["tanh", "softsign", "sigmoid"]
+    targets = [f"results/runs/table1/mnist1d-h16x16x16x16x16-{act}/meta.json" for act in packs]
+    proc = snakemake(
+        *targets, "--cores", "3", "--resources", "gpu=2", "--configfile", str(TINY), "--config", "device=auto",
+        cwd=tmp_path, env={"INITBENCH_DEVICE": "", "INITBENCH_GPUS": "2", "INITBENCH_GPU_LOCKS": str(tmp_path / "locks")},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    for act in packs:
+        log = (tmp_path / f"results/logs/train/table1/mnist1d-h16x16x16x16x16-{act}.log").read_text()
+        assert re.search(r"GPU [01] \(of 2 visible\) is this job's, as cuda:0", log), log[-2000:]
+        assert "variants on cpu" in log, log[-2000:]
 
 
 @pytest.mark.slow
