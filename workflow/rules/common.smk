@@ -5,7 +5,14 @@ import sys
 # the DAG is built with this checkout's package; the job scripts put the same src/ on their path
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from initbench import config as ibconfig, devices, figures, grid, locks, packsize  # noqa: E402
+from initbench import (
+    config as ibconfig,
+    devices,
+    figures,
+    grid,
+    locks,
+    packsize,
+)  # noqa: E402
 from initbench.schema import METRIC_TABLES  # noqa: E402
 
 # A config file given with --configfile is a whole study: it replaces config/config.yaml instead of
@@ -47,6 +54,12 @@ if "INITBENCH_GPU_MEMORY_MB" not in os.environ:
         if TRAIN_GPUS and config["pack_size"] == "auto" and not config["pack_memory_mb"]
         else 0
     )
+
+
+envvars:
+    "INITBENCH_GPU_MEMORY_MB",  # asserted, and passed on to remote jobs by the executor
+
+
 PACKS = grid.packs(config, gpu_mb=int(os.environ["INITBENCH_GPU_MEMORY_MB"]) or None)
 DATASETS = grid.datasets_used(config)
 FIGURES = figures.catalog(config["studies"])
