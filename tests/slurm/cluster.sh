@@ -6,9 +6,10 @@
 #   tests/slurm/cluster.sh down     # stops exactly the PIDs `up` recorded, newest first
 #
 # Needs the packages from tests/slurm/install.sh. State, spool, logs and the MariaDB data live in
-# $SLURM_TEST_DIR (default /tmp/initbench-slurm). The one file written outside it is
-# /etc/slurm/slurm.conf: jobs must find it there, because the slurm-jobstep plugin strips SLURM_CONF
-# before it calls srun. An existing one is backed up by `up` and put back by `down`.
+# $SLURM_TEST_DIR (default /tmp/initbench-slurm). The two files written outside it are
+# /etc/slurm/slurm.conf and /etc/slurm/gres.conf: jobs must find slurm.conf there, because the
+# slurm-jobstep plugin strips SLURM_CONF before it calls srun, and slurmd reads gres.conf from the
+# folder of slurm.conf. Existing ones are backed up by `up` and put back by `down`.
 # Every wait is bounded by $SLURM_TEST_WAIT seconds (default 30).
 # The facts behind each step: tests/slurm/README.md.
 set -eEuo pipefail
@@ -16,7 +17,10 @@ set -eEuo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${SLURM_TEST_DIR:-/tmp/initbench-slurm}
 WAIT=${SLURM_TEST_WAIT:-30}
-CONF=/etc/slurm/slurm.conf
+ETC=/etc/slurm
+ETC_FILES=(slurm.conf gres.conf) # rendered from <name>.in, installed in $ETC
+# Fake GPUs on the node, so jobs can ask for --gpus; see gres.conf.in.
+GPUS=4
 # munge's default socket: with a custom one, slurmctld -> slurmdbd authentication fails.
 MUNGE_RUN=/run/munge
 CLUSTER=initbench
@@ -101,7 +105,31 @@ render() {
     sed -e "s|@DIR@|$DIR|g" -e "s|@HOST@|$HOST|g" -e "s|@CLUSTER@|$CLUSTER|g" \
         -e "s|@CPUS@|$(nproc)|g" -e "s|@MEM_MB@|$MEM_MB|g" -e "s|@DB_PORT@|$DB_PORT|g" \
         -e "s|@DBD_PORT@|$DBD_PORT|g" -e "s|@CTLD_PORT@|$CTLD_PORT|g" \
-        -e "s|@SLURMD_PORT@|$SLURMD_PORT|g" -e "s|@DB_PASS@|$DB_PASS|g" "$1"
+        -e "s|@SLURMD_PORT@|$SLURMD_PORT|g" -e "s|@DB_PASS@|$DB_PASS|g" -e "s|@GPUS@|$GPUS|g" \
+        -e "s|@LAST_GPU@|$((GPUS - 1))|g" "$1"
+}
+
+# install_conf NAME: render NAME.in into $DIR/etc and copy it to $ETC, backing up a file already there.
+install_conf() {
+    local name=$1
+    render "$HERE/$name.in" >"$DIR/etc/$name"
+    if [[ -e $ETC/$name ]]; then
+        cp -p "$ETC/$name" "$DIR/$name.orig"
+        log "backed up $ETC/$name"
+    fi
+    cp "$DIR/etc/$name" "$ETC/$name"
+    chmod 644 "$ETC/$name"
+}
+
+# restore_conf NAME: undo install_conf: put the backup back, or remove the file `up` wrote.
+restore_conf() {
+    local name=$1
+    if [[ -e $DIR/$name.orig ]]; then
+        mv -f "$DIR/$name.orig" "$ETC/$name"
+        log "restored $ETC/$name"
+    elif [[ -e $DIR/etc/$name ]] && cmp -s "$DIR/etc/$name" "$ETC/$name"; then
+        rm -f "$ETC/$name"
+    fi
 }
 
 node_idle() {
@@ -121,7 +149,7 @@ up() {
         scontrol sinfo sacctmgr sacct; do
         command -v "$bin" >/dev/null || die "$bin not found: run tests/slurm/install.sh first"
     done
-    [[ -d /etc/slurm ]] || die "/etc/slurm missing: run tests/slurm/install.sh first"
+    [[ -d $ETC ]] || die "$ETC missing: run tests/slurm/install.sh first"
     [[ -e $PIDS ]] && die "already up (or not cleanly down): run '$0 down' first ($PIDS exists)"
     if [[ -e $DIR && ! -e $MARKER && -n $(ls -A "$DIR") ]]; then
         die "$DIR exists, is not empty and was not made by this script; set SLURM_TEST_DIR elsewhere"
@@ -146,13 +174,15 @@ up() {
 
     render "$HERE/slurmdbd.conf.in" >"$DIR/etc/slurmdbd.conf"
     chmod 600 "$DIR/etc/slurmdbd.conf" # slurmdbd refuses to start otherwise: it holds the password
-    render "$HERE/slurm.conf.in" >"$DIR/etc/slurm.conf"
-    if [[ -e $CONF ]]; then
-        cp -p "$CONF" "$DIR/slurm.conf.orig"
-        log "backed up $CONF"
-    fi
-    cp "$DIR/etc/slurm.conf" "$CONF"
-    chmod 644 "$CONF"
+    # The fake GPUs' device files (see gres.conf.in).
+    mkdir -p "$DIR/fake-gpus"
+    local i name
+    for ((i = 0; i < GPUS; i++)); do
+        ln -s /dev/null "$DIR/fake-gpus/gpu$i"
+    done
+    for name in "${ETC_FILES[@]}"; do
+        install_conf "$name"
+    done
 
     # munge
     dd if=/dev/urandom of="$DIR/munge/munge.key" bs=1024 count=1 status=none
@@ -196,7 +226,7 @@ SQL
     wait_until "sacct" timeout 5 sacct -n -X
 
     trap - ERR
-    log "up in ${SECONDS}s: cluster $CLUSTER, node $HOST ($(nproc) CPUs, ${MEM_MB} MB), logs in $DIR/log"
+    log "up in ${SECONDS}s: cluster $CLUSTER, node $HOST ($(nproc) CPUs, ${MEM_MB} MB, $GPUS fake GPUs), logs in $DIR/log"
 }
 
 # ---------------------------------------------------------------- down
@@ -256,12 +286,9 @@ down() {
         done
     done
 
-    if [[ -e $DIR/slurm.conf.orig ]]; then
-        mv -f "$DIR/slurm.conf.orig" "$CONF"
-        log "restored $CONF"
-    elif cmp -s "$DIR/etc/slurm.conf" "$CONF"; then
-        rm -f "$CONF"
-    fi
+    for name in "${ETC_FILES[@]}"; do
+        restore_conf "$name"
+    done
     if [[ -e $DIR/made-munge-run ]]; then
         rm -f "$MUNGE_RUN"/munge.socket.2* "$MUNGE_RUN/munged.pid"
         rmdir "$MUNGE_RUN" 2>/dev/null || log "left $MUNGE_RUN: not empty"
@@ -289,7 +316,7 @@ status() {
         fi
     done <"$PIDS"
     timeout 10 scontrol ping || ok=1
-    timeout 10 sinfo -N -o "%N %t %c %m" || ok=1
+    timeout 10 sinfo -N -o "%N %t %c %m %G" || ok=1
     return $ok
 }
 
