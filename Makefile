@@ -7,14 +7,17 @@ STAMP := $(VENV)/.initbench-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: setup setup-system setup-test run test lint bench dry-run clean help
+.PHONY: setup setup-system setup-test run test test-cluster lint bench bench-dag bench-gpu dry-run clean help
 
 help:
 	@echo "make run    - set up, then run the whole study (snakemake --cores $(CORES)) and write results/report/"
 	@echo "make test   - set up, then run the test suite"
+	@echo "make test-cluster - as root: install Debian's SLURM, then run the SLURM tests on a throwaway local cluster"
 	@echo "make setup  - the set-up alone (idempotent): .venv with the pinned packages + system libraries"
 	@echo "make lint   - snakemake --lint, snakefmt, ruff"
 	@echo "make bench  - the engine's speed benchmark (results/bench/bench.json)"
+	@echo "make bench-dag - the dry-run time of a 10,000-variant grid (results/bench/dag.json)"
+	@echo "make bench-gpu - the lab studies on a GPU: model-epochs/s, utilisation (results/bench/gpu.json)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,16 +32,23 @@ setup: setup-system $(STAMP)
 
 setup-test: setup
 	@envs/setup-system.sh --optional envs/apt-test.txt
-	@if [ -n "$$INITBENCH_SLURM_TESTS" ]; then bash tests/slurm/install.sh; fi
+
+# Training jobs declare resources: gpu=1 when they train on a GPU; this caps them at one per GPU.
+GPUS = $$($(BIN)/python -m initbench.devices)
 
 run: setup
-	$(SNAKEMAKE) --cores $(CORES)
+	$(SNAKEMAKE) --cores $(CORES) --resources gpu=$(GPUS)
 
 dry-run: setup
 	$(SNAKEMAKE) --cores $(CORES) -n
 
 test: setup-test
 	$(BIN)/pytest -q -ra
+
+# The SLURM tests (skipped by `make test`): they start daemons as root and write /etc/slurm/.
+test-cluster: setup-test
+	bash tests/slurm/install.sh
+	INITBENCH_SLURM_TESTS=1 $(BIN)/pytest -q -ra -m slurm tests/test_slurm.py
 
 lint: setup
 	$(SNAKEMAKE) --lint
@@ -48,6 +58,12 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m initbench.bench --out results/bench/bench.json
+
+bench-dag: setup
+	$(BIN)/python -m initbench.dagbench --out results/bench/dag.json
+
+bench-gpu: setup
+	$(BIN)/python -m initbench.gpubench --out results/bench/gpu.json
 
 clean:
 	rm -rf results .snakemake
