@@ -104,7 +104,7 @@ def test_train_rule_requests_the_pack_estimate_in_a_dry_run(tmp_path):
 # the libraries and the data loaded) and the peak RSS, in bytes.
 MEASURE = textwrap.dedent(
     """\
-    import json, os, resource, sys
+    import json, os, sys
     import torch
     from initbench.train import PackSpec, train_pack
     spec, samples = json.loads(sys.argv[1]), int(sys.argv[2])
@@ -116,15 +116,18 @@ MEASURE = textwrap.dedent(
     torch.set_num_threads(1)
     before = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     train_pack(PackSpec.from_dict(spec), data, progress=False)
-    print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(before, int(hwm.split()[1]) * 1024)
     """
 )
 
 
 def _training_bytes(spec: dict, samples: int) -> int:
-    """Peak RSS during ``train_pack`` above the RSS before it. glibc's mmap threshold is fixed so
-    that every large tensor is its own mapping, returned when freed: the peak then follows the
-    live tensors instead of the allocator's history (without it, runs differed by 300 MB)."""
+    """Peak RSS during ``train_pack`` above the RSS before it. The peak is VmHWM, not getrusage's
+    ru_maxrss, which keeps the high-water mark of the process before its exec: a fork of a large
+    pytest process read 700 MB whatever K. glibc's mmap threshold is fixed so that every large
+    tensor is its own mapping, returned when freed: the peak then follows the live tensors
+    instead of the allocator's history (without it, runs differed by 300 MB)."""
     env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin", "MALLOC_MMAP_THRESHOLD_": "131072"}
     out = subprocess.run(
         [sys.executable, "-c", MEASURE, json.dumps(spec), str(samples)],
