@@ -81,6 +81,7 @@ def test_budget_prefers_the_config_then_the_gpu_then_the_cpu_default():
     assert packsize.budget_mb({"pack_memory_mb": 1234}, gpu_mb=81_559) == 1234
     assert packsize.budget_mb({}, gpu_mb=81_559) == pytest.approx((81_559 - 2048) * 0.9)
     assert packsize.budget_mb({}, gpu_mb=None) == packsize.CPU_BUDGET_MB
+    assert packsize.budget_mb({}, gpu_mb=2048) == pytest.approx(1024 * 0.9)  # never below half a GPU
 
 
 def test_train_rule_requests_the_pack_estimate_in_a_dry_run(tmp_path):

@@ -122,8 +122,8 @@ def budget_mb(config: dict, gpu_mb: int | None) -> float:
     (``gpu_mb`` is the smallest visible GPU's, None without one), else ``CPU_BUDGET_MB``."""
     if config.get("pack_memory_mb"):
         return float(config["pack_memory_mb"])
-    if gpu_mb:
-        return (gpu_mb - GPU_MARGIN_MB) * GPU_SHARE
+    if gpu_mb:  # a small GPU keeps at least half of its memory for the pack
+        return max(gpu_mb - GPU_MARGIN_MB, gpu_mb / 2) * GPU_SHARE
     return float(CPU_BUDGET_MB)
 
 
