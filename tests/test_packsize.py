@@ -148,8 +148,9 @@ def test_estimate_bounds_the_memory_a_real_pack_uses():
     data = packsize.data_of("fm", cfg["datasets"]["fm"])
     one_init = {**whole, "variants": [v for v in whole["variants"] if v["init"] == "default"]}
     used = {20: _training_bytes(one_init, data.samples), 60: _training_bytes(whole, data.samples)}
-    data_bytes = 4 * data.samples * (784 + 1)
-    estimate = {k: packsize.pack_bytes(whole, data, k) - data_bytes for k in used}
+    estimate = {
+        k: packsize.pack_bytes(whole, data, k) - packsize.data_bytes(data) for k in used
+    }  # data: loaded before
     per_variant = (used[60] - used[20]) / 40
     per_variant_estimate = packsize.variant_bytes(
         [784, 100, 200, 100, 10], whole["batch_size"], momentum=False

@@ -86,18 +86,23 @@ def gpu_memory_mb() -> int | None:
     sizes = []
     for line in out.stdout.splitlines():
         index, uuid, mib = (s.strip() for s in line.split(","))
-        if index in ids or uuid in ids or any(uuid.startswith(i) for i in ids if i.startswith("GPU-")):
+        if any(i in (index, uuid) or (i.startswith("GPU-") and uuid.startswith(i)) for i in ids):
             sizes.append(int(float(mib)))
     return min(sizes) if sizes else None
+
+
+def _wanted(requested: str | None) -> str:
+    """The device asked for: ``$INITBENCH_DEVICE``, else the config's, else auto."""
+    return os.environ.get("INITBENCH_DEVICE") or requested or "auto"
 
 
 def train_job_gpus(requested: str) -> int:
     """GPUs one training job uses (the train rule's ``resources: gpu``): 1 for ``cuda``, and
     for ``auto`` when this machine has a GPU; 0 otherwise. Read when the DAG is built."""
-    requested = os.environ.get("INITBENCH_DEVICE") or requested or "auto"
-    if requested.startswith("cuda"):
+    wanted = _wanted(requested)
+    if wanted.startswith("cuda"):
         return 1
-    return int(requested == "auto" and bool(visible_gpus()))
+    return int(wanted == "auto" and bool(visible_gpus()))
 
 
 def lock_dir() -> Path:
@@ -177,8 +182,7 @@ def claim(requested: str = "auto", locks: Path | None = None, poll_s: float = 2.
     """The device for a training job. For ``auto`` or ``cuda`` on a machine with GPUs, first claim
     a free GPU and pin it (waiting if all are held); then resolve as ``resolve`` does."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    wanted = os.environ.get("INITBENCH_DEVICE") or requested or "auto"
-    if wanted in ("auto", "cuda"):
+    if _wanted(requested) in ("auto", "cuda"):
         ids = visible_gpus()
         if ids:
             gid = acquire_gpu(ids, locks, poll_s, log)

@@ -95,7 +95,7 @@ def run_pack(spec: dict, data: packsize.Data, device: str) -> dict:
         "study": spec["study"], "k": k, "epochs": spec["epochs"], "seconds": seconds,
         "model_epochs_per_s": k * spec["epochs"] / seconds,
         "peak_mb": (torch.cuda.max_memory_allocated() - base) / 2**20,
-        "estimate_mb": (packsize.pack_bytes(spec, data) - 4 * data.samples * (packsize.SHAPES[data.kind][0] + 1)) / 2**20,
+        "estimate_mb": (packsize.pack_bytes(spec, data) - packsize.data_bytes(data)) / 2**20,  # data: in base
     } | sampler.stop()  # fmt: skip
 
 

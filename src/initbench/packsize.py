@@ -70,6 +70,11 @@ def data_of(name: str, options: dict) -> Data:
     return Data(kind, total)
 
 
+def data_bytes(data: Data, itemsize: int = 4) -> int:
+    """The dataset as the engine holds it: every sample's inputs and its label."""
+    return itemsize * data.samples * (SHAPES[data.kind][0] + 1)
+
+
 def sizes_of(kind: str, hidden: list[int]) -> list[int]:
     """Layer sizes (inputs, hidden..., outputs) of an MLP on dataset kind ``kind``."""
     return [SHAPES[kind][0], *hidden, SHAPES[kind][1]]
@@ -87,13 +92,11 @@ def variant_bytes(sizes: list[int], batch: int, momentum: bool, itemsize: int = 
     return itemsize * (state + batch * sizes[0] + one_row)
 
 
-def fixed_bytes(sizes: list[int], batch: int, n_seeds: int, n_samples: int, itemsize: int = 4) -> int:
+def fixed_bytes(sizes: list[int], batch: int, n_seeds: int, data: Data, itemsize: int = 4) -> int:
     """Memory a pack needs whatever its size: data, gathered batches, capped temporaries."""
-    n_layers = len(sizes) - 1
-    data = n_samples * (sizes[0] + 1)
     gathered = n_seeds * batch * sizes[0]
-    temporaries = 3 * TRAIN_PART_ELEMENTS * n_layers + 2 * EVAL_CHUNK_ELEMENTS + PROBE_ELEMENTS
-    return itemsize * (data + gathered + temporaries)
+    temporaries = 3 * TRAIN_PART_ELEMENTS * (len(sizes) - 1) + 2 * EVAL_CHUNK_ELEMENTS + PROBE_ELEMENTS
+    return data_bytes(data, itemsize) + itemsize * (gathered + temporaries)
 
 
 def pack_bytes(spec: dict, data: Data, k: int | None = None) -> int:
@@ -103,7 +106,7 @@ def pack_bytes(spec: dict, data: Data, k: int | None = None) -> int:
     k = len(variants) if k is None else k
     momentum = any(v["momentum"] > 0 for v in variants)
     n_seeds = min(k, len({v["seed"] for v in variants}))
-    return fixed_bytes(sizes, spec["batch_size"], n_seeds, data.samples) + k * variant_bytes(
+    return fixed_bytes(sizes, spec["batch_size"], n_seeds, data) + k * variant_bytes(
         sizes, spec["batch_size"], momentum
     )
 
@@ -113,7 +116,7 @@ def max_variants(spec: dict, data: Data, budget_mb: float) -> int:
     sizes = sizes_of(data.kind, spec["hidden"])
     momentum = any(v["momentum"] > 0 for v in spec["variants"])
     n_seeds = len({v["seed"] for v in spec["variants"]})
-    room = budget_mb * 2**20 - fixed_bytes(sizes, spec["batch_size"], n_seeds, data.samples)
+    room = budget_mb * 2**20 - fixed_bytes(sizes, spec["batch_size"], n_seeds, data)
     return max(1, int(room // variant_bytes(sizes, spec["batch_size"], momentum)))
 
 
@@ -133,5 +136,5 @@ def job_mem_mb(spec: dict, data: Data) -> int:
     up to 100 MB. (The default run's train jobs peaked at 607-1286 MB RSS; their requests are
     1300-2500 MB, the tightest a Table 1 pack: 1286 MB measured, 1900 MB requested.)"""
     rows = spec["epochs"] * math.ceil(data.samples / spec["batch_size"]) * len(spec["variants"]) * 64
-    total = PROCESS_MB * 2**20 + 4 * data.samples * (SHAPES[data.kind][0] + 1) + pack_bytes(spec, data) + rows
+    total = PROCESS_MB * 2**20 + data_bytes(data) + pack_bytes(spec, data) + rows
     return int(math.ceil(MARGIN * total / 2**20 / 100) * 100)
