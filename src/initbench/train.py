@@ -3,17 +3,13 @@
 A pack shares the layer sizes, activation, batch size and epochs; each variant has its own init,
 seed, learning rate and momentum. All K models run in one batched matmul per layer
 (``models.packed_forward``) and one backward of the summed per-variant mean losses. The variants
-share no parameter, so each one's gradient is its own; the SGD step below is
-``torch.optim.SGD``'s (momentum buffer = gradient at the first step, buf = m*buf + g after, then
-p -= lr*buf; no dampening, Nesterov or weight decay), with lr and momentum per variant. A test
-checks the pack against the same variants trained one by one with ``nn.Module`` + ``torch.optim.SGD``.
+share no parameter, so each one's gradient is its own; the SGD step is ``torch.optim.SGD``'s with
+lr and momentum per variant (``optim.SGD``). A test checks the pack against the same variants
+trained one by one with ``nn.Module`` + ``torch.optim.SGD``.
 
-Data order: every epoch, the variants with seed s visit the training set in the order
-``torch.randperm(N, generator=G_s)`` (``shuffle=False``: 0..N-1), where ``G_s =
-packspec.data_generator(s)`` is seeded from s mixed with a constant, so that its stream is not
-the init generator's. Variants that share a seed therefore see the same batches whatever their
-init (paired comparisons). The last partial batch is kept. Batches are gathered once per seed
-and shared by that seed's variants.
+Data order: each seed's own generator (``batches.BatchOrder``), so variants that share a seed see
+the same batches whatever their init (paired comparisons). Batches are gathered once per seed and
+shared by that seed's variants.
 
 Speed (CPU): variants are sorted by seed, so the variants of one seed share one gathered batch
 and the first layer, most of the FLOPs, runs as one large matmul per seed; gradients are written
@@ -41,6 +37,8 @@ import torch
 
 from initbench import checkpoint as ckpt
 from initbench import devices, inits, layerstats
+from initbench.batches import BatchOrder
+from initbench.optim import SGD
 from initbench.packsize import EVAL_CHUNK_ELEMENTS, TRAIN_PART_ELEMENTS  # caps the estimate relies on
 from initbench.packspec import SPLITS, PackSpec, VariantSpec, check_data, data_generator
 from initbench.results import PackResult, Rows, build_result, machine_meta
@@ -129,16 +127,12 @@ class _Pack:
         # Variants sorted by seed: each seed's variants are contiguous in the stack, so they can
         # share one gathered batch and the first layer runs as one large matmul per seed.
         self.active = torch.tensor(sorted(range(len(spec.variants)), key=lambda i: spec.variants[i].seed))
-        self.generators = {v.seed: data_generator(v.seed) for v in spec.variants}
-        self.use_momentum = any(v.momentum > 0 for v in spec.variants)
+        self.order = BatchOrder([v.seed for v in spec.variants], data["x_train"].shape[0], spec.shuffle)
         self.epoch, self.step = 0, 0
         self.clock, self.prior_seconds = time.perf_counter(), 0.0  # prior: before a resume
-        self.bufs = None
         self.diverged: dict[int, int] = {}  # variant index -> epoch it diverged in
         self.frozen: dict[int, list] = {}  # variant index -> [weights, biases] when it stopped
         self.rows = Rows()
-        self.perms: dict[int, torch.Tensor] = {}
-        self.gather_buf = None
 
     @property
     def seconds(self) -> float:
@@ -173,7 +167,7 @@ class _Pack:
         return {
             "epoch": self.epoch, "step": self.step, "seconds": self.seconds, "active": self.active,
             "weights": self.weights, "biases": self.biases,
-            "bufs": self.bufs, "generators": {s: g.get_state() for s, g in self.generators.items()},
+            "bufs": self.sgd.bufs, "generators": self.order.state(),
             "diverged": self.diverged, "frozen": self.frozen, "rows": self.rows.chunks,
         }  # fmt: skip
 
@@ -181,17 +175,17 @@ class _Pack:
         self.epoch, self.step, self.prior_seconds = s["epoch"], s["step"], s["seconds"]
         self.active = s["active"].cpu()
         self._set_params(s["weights"], s["biases"])
-        self.bufs = s["bufs"]
-        for seed, state in s["generators"].items():
-            self.generators[seed].set_state(state.cpu())
+        self.sgd.bufs = s["bufs"]
+        self.order.load(s["generators"])
         self.diverged, self.frozen, self.rows.chunks = s["diverged"], s["frozen"], s["rows"]
 
-    def _set_params(self, weights, biases) -> None:
-        """Take the stacked parameters of the variants in ``self.active``, their rates, groups."""
+    def _set_params(self, weights, biases, sgd: SGD | None = None) -> None:
+        """Take the stacked parameters of the variants in ``self.active``, their optimiser, groups."""
         self.weights, self.biases = list(weights), list(biases)
         vs = [self.spec.variants[i] for i in self.active.tolist()]
-        as_tensor = lambda xs: torch.tensor(xs, dtype=self.weights[0].dtype, device=self.device)  # noqa: E731
-        self.neg_lr, self.momentum = -as_tensor([v.lr for v in vs]), as_tensor([v.momentum for v in vs])
+        self.sgd = sgd or SGD(
+            [v.lr for v in vs], [v.momentum for v in vs], dtype=self.weights[0].dtype, device=self.device
+        )
         self._regroup()
 
     def _regroup(self) -> None:
@@ -203,17 +197,12 @@ class _Pack:
         self.expand = None
         if len(set(counts)) > 1:
             self.expand = torch.tensor([self.group_seeds.index(s) for s in seeds], device=self.device)
-        if self.perms and seeds:
-            self.perm = torch.stack([self.perms[s] for s in self.group_seeds]).to(self.device)
+        self.order.regroup(self.group_seeds, self.device)
 
     # ---- training ----
     def train_epoch(self) -> None:
         epoch, n, bs = self.epoch + 1, self.data["x_train"].shape[0], self.spec.batch_size
-        self.perms = {
-            s: torch.randperm(n, generator=self.generators[s]) if self.spec.shuffle else torch.arange(n)
-            for s in self.group_seeds
-        }
-        self._regroup()
+        self.order.start_epoch(self.group_seeds, self.device)
         log = []  # per step: (variant ids, losses, iteration, batch size)
         for lo in range(0, n, bs):
             hi = min(n, lo + bs)
@@ -230,9 +219,9 @@ class _Pack:
             if not self.active.numel():
                 break
             log.append((self.active, losses, self.step, hi - lo))
-            self._sgd(grads)
+            self.sgd.step(self.weights + self.biases, grads)
             self.step += 1
-        self.perms = {}
+        self.order.end_epoch()
         train_loss = self.rows.add_steps(epoch, log, len(self.spec.variants))
         stopped = torch.tensor(sorted(v for v, e in self.diverged.items() if e == epoch), dtype=torch.long)
         if stopped.numel():
@@ -245,15 +234,7 @@ class _Pack:
     @torch.no_grad()
     def _forward_backward(self, lo: int, hi: int):
         """Losses (K,) and parameter gradients of the active variants on samples lo:hi of the epoch."""
-        idx = self.perm[:, lo:hi]
-        x = self.data["x_train"]
-        # Gather into one reused buffer: a fresh (G*B, D) tensor each step costs more in page
-        # faults than the copy itself.
-        if self.gather_buf is None or self.gather_buf.numel() < idx.numel() * x.shape[1]:
-            self.gather_buf = x.new_empty(idx.numel() * x.shape[1])
-        out = self.gather_buf[: idx.numel() * x.shape[1]].view(idx.numel(), x.shape[1])
-        xb = torch.index_select(x, 0, idx.reshape(-1), out=out).view(*idx.shape, x.shape[1])
-        yb = self.data["y_train"][idx]
+        xb, yb = self.order.gather(self.data["x_train"], self.data["y_train"], self.order.indices(lo, hi))
         if self.expand is not None:
             xb, yb = xb[self.expand], yb[self.expand]
         # The batch runs in parts of at most TRAIN_PART_ELEMENTS activations, their gradients
@@ -275,20 +256,6 @@ class _Pack:
             losses = losses + part
         return losses, grads[0] + grads[1]
 
-    @torch.no_grad()
-    def _sgd(self, grads) -> None:
-        """torch.optim.SGD's update, per-variant lr and momentum broadcast over each tensor."""
-        steps = grads
-        if self.use_momentum:
-            if self.bufs is None:
-                self.bufs = [g.clone() for g in grads]  # SGD: buf = grad at the first step
-            else:
-                for buf, g in zip(self.bufs, grads, strict=True):
-                    buf.mul_(self.momentum.view(-1, *[1] * (buf.dim() - 1))).add_(g)
-            steps = self.bufs
-        for p, d in zip(self.weights + self.biases, steps, strict=True):
-            p.addcmul_(d, self.neg_lr.view(-1, *[1] * (p.dim() - 1)))
-
     def _diverge(self, bad, epoch: int) -> None:
         """Freeze the variants at ``bad`` positions (their pre-step parameters) and drop them."""
         for slot in bad.nonzero().flatten().tolist():
@@ -301,9 +268,9 @@ class _Pack:
         keep = ~bad
         keep_dev = keep.to(self.device)
         self.active = self.active[keep]
-        if self.bufs is not None:
-            self.bufs = [b[keep_dev] for b in self.bufs]
-        self._set_params([w[keep_dev] for w in self.weights], [b[keep_dev] for b in self.biases])
+        sgd = self.sgd
+        sgd.keep(keep_dev)
+        self._set_params([w[keep_dev] for w in self.weights], [b[keep_dev] for b in self.biases], sgd)
 
     # ---- evaluation and rows ----
     @torch.no_grad()
