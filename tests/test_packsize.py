@@ -167,3 +167,62 @@ def test_estimate_bounds_the_memory_a_real_pack_uses():
 def test_packsize_needs_no_torch():
     code = "import sys; import initbench.packsize, initbench.grid; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(Path(SRC))})
+
+
+# ---- packsize.plan: the one function the engine runs by and the estimate counts ----
+XAVIER = packsize.Shape(sizes=(784, 100, 10, 100, 10, 100, 10), batch=2000, slots=600, groups=200,
+                        momentum=False, data=packsize.data_bytes(packsize.Data("mnist", 70_000)), samples=60_000)  # fmt: skip
+H200_MB = 143_771  # one H200's memory, all of it this job's
+
+
+def test_the_cpu_plan_is_todays_caps_and_estimate():
+    plan = packsize.plan("cpu", None, XAVIER)
+    assert plan[:3] == (packsize.TRAIN_PART_ELEMENTS, packsize.EVAL_CHUNK_ELEMENTS, packsize.PROBE_ELEMENTS)
+    assert packsize.plan("cpu", 10, XAVIER) == plan  # the CPU's caps ignore a budget
+    sizes = list(XAVIER.sizes)
+    assert plan.bytes == packsize.fixed_bytes(sizes, 2000, 200, XAVIER.data) + 600 * packsize.variant_bytes(
+        sizes, 2000, False
+    )
+    assert plan.parts(600, 2000, 100) == -(-600 * 2000 * 100 // packsize.TRAIN_PART_ELEMENTS)  # as before
+
+
+@pytest.mark.parametrize("k", [600, 6000])
+def test_on_a_gpu_a_whole_batch_is_one_part_whenever_it_fits(k):
+    """Seconds per model-epoch must not grow with K: at K=6000 a batch is still one part."""
+    shape = XAVIER._replace(slots=k, groups=k // 3)
+    plan = packsize.plan("cuda", H200_MB, shape)
+    assert plan.parts(k, 2000, 100) == 1 and plan.eval_chunk(k, 5000, 100) >= 2000
+    assert plan.bytes <= H200_MB * 2**20
+    estimate = packsize.plan("cuda", None, shape)  # the estimate: what a whole batch needs
+    assert estimate.parts(k, 2000, 100) == 1 and estimate.bytes <= plan.bytes
+
+
+def test_on_a_small_share_of_a_gpu_the_batch_is_cut_to_fit():
+    shape = XAVIER._replace(slots=6000, groups=2000)
+    need = packsize.plan("cuda", None, shape).bytes
+    parts = []
+    for share in (1.0, 1.3, 2.0):
+        plan = packsize.plan("cuda", need / share / 2**20, shape)
+        parts.append(plan.parts(6000, 2000, 100))
+        assert plan.bytes <= need / share  # the engine stays inside the job's budget
+    assert parts[0] == 1 and parts == sorted(parts) and parts[-1] > 2
+    # a share too small even for the slots' own state: the plan says it needs more than it got
+    assert packsize.plan("cuda", need / 8 / 2**20, shape).bytes > need / 8
+
+
+def test_the_gpu_estimate_sizes_packs_and_grows_with_k():
+    spec = next(iter(grid.packs(_lab_config(seeds=2000, pack_size=None)).values()))  # He lab, K=6000
+    data = packsize.Data("fashion_mnist", 20_000)
+    sizes = [packsize.pack_bytes(spec, data, k, device="cuda") for k in (10, 100, 1000, 6000)]
+    assert sizes == sorted(sizes)
+    k = packsize.max_variants(spec, data, 20_000, device="cuda")
+    assert (
+        packsize.pack_bytes(spec, data, k, "cuda")
+        <= 20_000 * 2**20
+        < packsize.pack_bytes(spec, data, k + 1, "cuda")
+    )
+    cfg = _lab_config(seeds=2000, pack_size="auto", device="cuda", pack_memory_mb=20_000)
+    packs = grid.packs(cfg)
+    assert len(packs) == -(-6000 // k) and all(
+        packsize.pack_bytes(p, data, device="cuda") <= 20_000 * 2**20 for p in packs.values()
+    )

@@ -21,7 +21,33 @@ from __future__ import annotations
 
 import torch
 
+from initbench import packsize
 from initbench.packspec import data_generator
+
+
+def seed_groups(seeds: dict[int, int], max_groups: int | None = None) -> tuple[list[int], list[int]]:
+    """Lay variants out in seed groups of equal size: ``(slots, group_seeds)``.
+
+    ``seeds`` maps each variant index to its seed. Slots run seed by seed (each seed's variants in
+    index order), in groups of ``packsize.group_size`` slots; a seed's last group is padded with
+    idle slots (-1). With ``max_groups``, the layout never needs more groups than that (a layout
+    after divergence never gathers more batches than the one before it).
+    """
+    by_seed: dict[int, list[int]] = {}
+    for v in sorted(seeds):
+        by_seed.setdefault(seeds[v], []).append(v)
+    counts = [len(vs) for _, vs in sorted(by_seed.items())]
+    size = packsize.group_size(counts)
+    if max_groups is not None:
+        while sum(-(-c // size) for c in counts) > max_groups:
+            size += 1
+    slots, group_seeds = [], []
+    for seed, vs in sorted(by_seed.items()):
+        for lo in range(0, len(vs), size):
+            chunk = vs[lo : lo + size]
+            slots += chunk + [-1] * (size - len(chunk))
+            group_seeds.append(seed)
+    return slots, group_seeds
 
 
 class BatchOrder:

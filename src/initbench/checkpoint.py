@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: slots and one flat parameter buffer (issue 10)
 
 
 class CheckpointMismatch(ValueError):

@@ -69,6 +69,12 @@ def check(config: dict) -> None:
             raise GridError(f"{where}.seeds: need at least one seed")
         if len(set(study["init"])) != len(study["init"]):
             raise GridError(f"{where}.init: an init is listed twice")
+        given = [key for key in ("epochs", "steps") if study["training"].get(key) is not None]
+        if len(given) != 1:
+            raise GridError(
+                f"{where}.training: give exactly one of epochs (passes over the data) and steps "
+                f"(SGD steps in all); got {' and '.join(given) or 'neither'}"
+            )
     for dname, ds in known_sets.items():
         kind = ds.get("kind") or dname
         if kind not in names.DATASET_KINDS:
@@ -131,19 +137,27 @@ def packs(config: dict, gpu_mb: int | None = None) -> dict[tuple[str, str], dict
         study = config["studies"][sname]
         if size == "auto":
             data = packsize.data_of(members[0]["dataset"], config["datasets"][members[0]["dataset"]])
-            whole = _pack_spec(sname, base, study, members)
-            cap = packsize.max_variants(whole, data, packsize.budget_mb(config, gpu_mb))
+            whole = _pack_spec(config, sname, base, study, members)
+            device = _trains_on(config, gpu_mb)
+            cap = packsize.max_variants(whole, data, packsize.budget_mb(config, gpu_mb), device)
         else:
             cap = size or len(members)
         n = -(-len(members) // cap)
         for i in range(n):
             chunk = members[i * len(members) // n : (i + 1) * len(members) // n]
             pid = base if n == 1 else f"{base}-p{i}"
-            result[(sname, pid)] = _pack_spec(sname, pid, study, chunk)
+            result[(sname, pid)] = _pack_spec(config, sname, pid, study, chunk)
     return result
 
 
-def _pack_spec(sname: str, pid: str, study: dict, members: list[dict]) -> dict:
+def _trains_on(config: dict, gpu_mb: int | None) -> str:
+    """The kind of device whose memory estimate sizes the packs: the config's, or a GPU under
+    ``device: auto`` when one is visible."""
+    device = config.get("device", "auto")
+    return device if device in ("cpu", "cuda") else ("cuda" if gpu_mb else "cpu")
+
+
+def _pack_spec(config: dict, sname: str, pid: str, study: dict, members: list[dict]) -> dict:
     train = study["training"]
     stats = study.get("stats", {})
     first = members[0]
@@ -154,7 +168,9 @@ def _pack_spec(sname: str, pid: str, study: dict, members: list[dict]) -> dict:
         "hidden": first["_hidden_list"],
         "activation": first["activation"],
         "batch_size": train["batch_size"],
-        "epochs": train["epochs"],
+        "epochs": train.get("epochs"),
+        "steps": train.get("steps"),
+        "precision": config.get("precision", "fp32"),
         "output_activation": train.get("output_activation", "identity"),
         "loss": train.get("loss", "cross_entropy"),
         "shuffle": train.get("shuffle", True),

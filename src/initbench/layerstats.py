@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from initbench.models import ACTIVATION_FUNCTIONS, packed_backward, packed_forward, packed_loss
-from initbench.packsize import PROBE_ELEMENTS  # the cap lives with the memory estimate that relies on it
+from initbench.packsize import PROBE_ELEMENTS  # the CPU's cap; packsize.plan gives the engine's
 
 HISTOGRAM_BINS = 50
 
@@ -97,7 +97,19 @@ def _std(t):
 
 
 @torch.no_grad()
-def probe(weights, biases, x, y, *, activation, output_activation, loss, variant_ids, histograms=False):
+def probe(
+    weights,
+    biases,
+    x,
+    y,
+    *,
+    activation,
+    output_activation,
+    loss,
+    variant_ids,
+    histograms=False,
+    elements=None,
+):
     """Layer statistics of all K models on the probe batch ``x`` (B, in), ``y`` (B,).
 
     ``variant_ids`` (K,) labels each model's rows. Returns ``(layers, hist)``: two column dicts of
@@ -105,11 +117,12 @@ def probe(weights, biases, x, y, *, activation, output_activation, loss, variant
     one row per (model, layer, quantity, bin); ``hist`` is None otherwise.
 
     A probe holds z, a and dL/dz of every layer at once, 3 x B x (sum of widths) floats per model,
-    so the pack is probed a few models at a time (at most PROBE_ELEMENTS in all): a pack of
-    1000-unit layers would otherwise need gigabytes.
+    so the pack is probed a few models at a time (at most ``elements`` in all, ``packsize.plan``'s
+    cap; default the CPU's ``PROBE_ELEMENTS``): a pack of 1000-unit layers would otherwise need
+    gigabytes.
     """
     k_models, per_model = weights[0].shape[0], 3 * x.shape[0] * sum(w.shape[1] for w in weights)
-    step = max(1, PROBE_ELEMENTS // per_model)
+    step = max(1, (PROBE_ELEMENTS if elements is None else elements) // per_model)
     parts = [
         _probe_models(
             [w[i : i + step] for w in weights],

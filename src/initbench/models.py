@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from initbench import names
+from initbench.precision import FP32
 
 # The element-wise nonlinearities, by the names in ``names.ACTIVATIONS`` (a test checks they agree).
 ACTIVATION_FUNCTIONS = {
@@ -130,7 +131,9 @@ def linear_layers(module: nn.Module) -> list[nn.Linear]:
     return [m for m in module.modules() if isinstance(m, nn.Linear)]
 
 
-def packed_forward(weights, biases, x, activation: str, output_activation: str = "identity", *, record=False):
+def packed_forward(
+    weights, biases, x, activation: str, output_activation: str = "identity", *, record=False, mm=FP32
+):
     """Run K stacked MLPs on their inputs; return the output (K, B, out) [and the per-layer tensors].
 
     ``weights[l]`` is (K, out_l, in_l) and ``biases[l]`` is (K, out_l). ``x`` is (G, B, in) with G
@@ -152,7 +155,7 @@ def packed_forward(weights, biases, x, activation: str, output_activation: str =
     # One (B, in) x (in, per*out) product per group, seen as (G, per, B, out); the activation
     # then writes a_1 model-major and contiguous, so no separate copy is needed.
     w0 = weights[0].reshape(groups, per * n_out, n_in)
-    z = torch.baddbmm(biases[0].reshape(groups, 1, per * n_out), x, w0.transpose(1, 2))
+    z = mm.baddbmm(biases[0].reshape(groups, 1, per * n_out), x, w0.transpose(1, 2))
     z = z.view(groups, batch, per, n_out).permute(0, 2, 1, 3)
     pre, post = [], []
     n_layers = len(weights)
@@ -165,7 +168,7 @@ def packed_forward(weights, biases, x, activation: str, output_activation: str =
             pre.append(z)
             post.append(h)
         if layer + 1 < n_layers:
-            z = torch.baddbmm(biases[layer + 1].unsqueeze(1), h, weights[layer + 1].transpose(1, 2))
+            z = mm.baddbmm(biases[layer + 1].unsqueeze(1), h, weights[layer + 1].transpose(1, 2))
     return (h, pre, post) if record else h
 
 
@@ -206,7 +209,7 @@ def activation_backward(grad, z, a, activation: str, out=None):
 
 def packed_backward(
     weights, x, pre, post, dout, activation: str, output_activation: str = "identity", *,
-    keep_dz: bool = True, into=None,
+    keep_dz: bool = True, into=None, out=None, mm=FP32,
 ):  # fmt: skip
     """Gradients of sum_k L_k by hand: the back-propagation of Rumelhart, Hinton & Williams 1986.
 
@@ -214,18 +217,22 @@ def packed_backward(
     and record. Returns ``(dW, db, dz)``, per layer dL/dW_l (K, out_l, in_l), dL/db_l (K, out_l) and
     the back-propagated dL/dz_l (K, B, out_l) (``dz`` is None with ``keep_dz=False``, which spares
     a copy when G > 1). ``into=(dW, db)`` adds the gradients to those tensors instead (a batch
-    processed in parts). Written out rather than left to autograd because a pack step is a
-    handful of matmuls, and autograd's per-node bookkeeping dominated small models.
+    processed in parts); ``out=(dW, db)`` writes them there (the first part). Written out rather
+    than left to autograd because a pack step is a handful of matmuls, and autograd's per-node
+    bookkeeping dominated small models. ``mm`` runs the matmuls, as in ``packed_forward``.
     """
     n_layers = len(weights)
-    dw, db = ([None] * n_layers, [None] * n_layers) if into is None else into
+    if into is not None and out is not None:
+        raise ValueError("give into= (add the gradients) or out= (write them), not both")
+    dw, db = ([None] * n_layers, [None] * n_layers) if into is None and out is None else (into or out)
+    acc = _Accumulate(mm, overwrite=out is not None)
     dz = [None] * n_layers
     g = activation_backward(dout, pre[-1], post[-1], output_activation) if n_layers > 1 else dout
     for layer in range(n_layers - 1, 0, -1):
         dz[layer] = g
-        db[layer] = _add(db[layer], g.sum(1))
-        dw[layer] = _matmul_into(dw[layer], g.transpose(1, 2), post[layer - 1])
-        g = torch.bmm(g, weights[layer])  # dL/da_(l-1)
+        db[layer] = acc.sum(db[layer], g, 1)
+        dw[layer] = acc.matmul(dw[layer], g.transpose(1, 2), post[layer - 1])
+        g = mm.bmm(g, weights[layer])  # dL/da_(l-1)
         if layer > 1:
             g = activation_backward(g, pre[layer - 1], post[layer - 1], activation)
     # The first layer mirrors the grouped forward: dL/dz_1 is written straight into the
@@ -239,19 +246,33 @@ def packed_backward(
         out=flat.view(groups, batch, per, n_out).permute(0, 2, 1, 3),
     )  # fmt: skip
     dz[0] = g4.reshape(k_models, batch, n_out) if keep_dz else None  # a view when G = 1
-    db[0] = _add(db[0], g4.sum(2).reshape(k_models, n_out))
-    acc = None if dw[0] is None else dw[0].view(groups, per * n_out, n_in)
-    dw[0] = _matmul_into(acc, flat.transpose(1, 2), x).view(k_models, n_out, n_in)
+    db0 = None if db[0] is None else db[0].view(groups, per, n_out)
+    db[0] = acc.sum(db0, g4, 2).reshape(k_models, n_out)
+    dw0 = None if dw[0] is None else dw[0].view(groups, per * n_out, n_in)
+    dw[0] = acc.matmul(dw0, flat.transpose(1, 2), x).view(k_models, n_out, n_in)
     return dw, db, (dz if keep_dz else None)
 
 
-def _add(acc, value):
-    return value if acc is None else acc.add_(value)
+class _Accumulate:
+    """Where a gradient goes: a new tensor (no target), written into the target (``overwrite``),
+    or added to it in place; each without a temporary where torch allows."""
 
+    def __init__(self, mm, overwrite: bool):
+        self.mm, self.overwrite = mm, overwrite
 
-def _matmul_into(acc, a, b):
-    """a @ b (batched), or acc += a @ b in place, without a temporary."""
-    return torch.bmm(a, b) if acc is None else acc.baddbmm_(a, b)
+    def sum(self, target, g, dim: int):
+        if target is None:
+            return g.sum(dim)
+        if self.overwrite:
+            return torch.sum(g, dim, out=target)
+        return target.add_(g.sum(dim))
+
+    def matmul(self, target, a, b):
+        if target is None:
+            return self.mm.bmm(a, b)
+        if self.overwrite:
+            return self.mm.bmm(a, b, out=target)
+        return self.mm.add_bmm(target, a, b)
 
 
 def _grouped(out, y):

@@ -15,6 +15,7 @@ import torch
 
 from initbench import names
 from initbench.models import check_hidden, hidden_sizes
+from initbench.precision import check as check_precision
 
 
 def variant_id(v: dict) -> str:
@@ -68,7 +69,7 @@ class PackSpec:
     hidden: list[int]
     activation: str
     batch_size: int
-    epochs: int
+    epochs: int | None  # passes over the training set; None when ``steps`` is given
     variants: list[VariantSpec]
     output_activation: str = "identity"
     loss: str = "cross_entropy"  # or "bce": the toy lab's hand-written binary cross-entropy
@@ -77,6 +78,8 @@ class PackSpec:
     stats_samples: int = 1000  # probe batch (first training samples) for per-layer stats
     histograms: bool = True  # per-layer histograms at init (Glorot & Bengio 2010, Figs. 6-7)
     record_hidden: bool = False  # first-hidden-layer activations of the whole train set at the end
+    steps: int | None = None  # SGD steps in all, instead of epochs: the last epoch ends early
+    precision: str = "fp32"  # matmul arithmetic: fp32, tf32 or bf16 (precision.py)
 
     def __post_init__(self):
         self.variants = [VariantSpec(**v) if isinstance(v, dict) else v for v in self.variants]
@@ -108,8 +111,15 @@ class PackSpec:
             raise ValueError(f"unknown loss {self.loss!r}; valid losses are: {', '.join(names.LOSSES)}")
         if self.loss == "bce" and self.output_activation != "sigmoid":
             raise ValueError(f"loss 'bce' needs output_activation 'sigmoid', got {self.output_activation!r}")
-        for key in ("batch_size", "epochs", "eval_batch_size", "stats_samples"):
+        if (self.epochs is None) == (self.steps is None):
+            raise ValueError(
+                f"give exactly one of epochs and steps, got epochs={self.epochs!r}, steps={self.steps!r}"
+            )
+        check_precision(self.precision)
+        for key in ("batch_size", "epochs", "steps", "eval_batch_size", "stats_samples"):
             value = getattr(self, key)
+            if key in ("epochs", "steps") and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
         if not self.variants:

@@ -34,15 +34,20 @@ class Rows:
     def add(self, table: str, cols: dict) -> None:
         self.chunks[table].append({k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in cols.items()})
 
-    def add_steps(self, epoch: int, steps: list, n_variants: int):
-        """Record one epoch's SGD steps, each ``(variant indices, losses, iteration, batch size)``,
-        as iteration rows; return each variant's train loss: the mean over the epoch's samples
-        (so the last, partial batch weighs less), NaN for variants that did not train."""
-        counts = [len(v) for v, *_ in steps]
-        variant = torch.cat([v for v, *_ in steps])
-        loss = torch.cat([x for _, x, *_ in steps]).double().cpu()
-        iteration = torch.from_numpy(np.repeat([it for *_, it, _ in steps], counts))
-        weight = torch.from_numpy(np.repeat(np.array([b for *_, b in steps], dtype=np.float64), counts))
+    def add_steps(self, epoch: int, slots, losses, first: int, sizes: list[int], ends, n_variants: int):
+        """Record one epoch's SGD steps as iteration rows and return each variant's train loss.
+
+        ``losses`` (steps, S) are the slots' losses at each step (CPU), ``slots`` (S,) the
+        variant in each slot (-1: padding), ``first`` the iteration number of the first step,
+        ``sizes`` each step's batch size; slot s has rows for its first ``ends[s]`` steps. The
+        train loss is the mean over the epoch's samples (so the last, partial batch weighs
+        less), NaN for variants that did not train."""
+        steps = losses.shape[0]
+        logged = (torch.arange(steps).unsqueeze(1) < ends) & (slots >= 0)  # (steps, S), step-major
+        variant = slots.expand(steps, -1)[logged]
+        loss = losses.double()[logged]
+        iteration = (first + torch.arange(steps)).unsqueeze(1).expand(logged.shape)[logged]
+        weight = torch.tensor(sizes, dtype=torch.float64).unsqueeze(1).expand(logged.shape)[logged]
         cols = {
             "variant": variant,
             "epoch": torch.full_like(variant, epoch),
@@ -147,11 +152,20 @@ def variant_columns(spec: dict) -> list[dict]:
 
 
 def build_result(
-    spec: dict, rows: Rows, *, test: dict, diverged: dict, meta: dict, params: list
+    spec: dict,
+    rows: Rows,
+    *,
+    test: dict,
+    diverged: dict,
+    meta: dict,
+    params: list,
+    epochs_run: int | None = None,
 ) -> PackResult:
     """The run's tables. ``spec`` is ``PackSpec.to_dict()``; ``test`` maps a variant index to its
-    (test loss, test accuracy), ``diverged`` to the epoch it diverged in. Each summary row takes
-    its final train/val numbers from the variant's last epoch row (NaN if it diverged)."""
+    (test loss, test accuracy), ``diverged`` to the epoch it diverged in; ``epochs_run`` is the
+    summary's ``epochs`` (default ``spec["epochs"]``; a run of ``steps`` gives the epochs it ran).
+    Each summary row takes its final train/val numbers from the variant's last epoch row (NaN if
+    it diverged)."""
     columns = variant_columns(spec)
     tables = {t: rows.frame(t, columns) for t in METRIC_TABLES}
     epochs = rows.chunks["epochs"][0] if rows.chunks["epochs"] else {"variant": torch.zeros(0)}
@@ -166,7 +180,7 @@ def build_result(
         }
         out.append(columns[i] | {
             "hidden": "-".join(map(str, spec["hidden"])), "bias_policy": names.bias_policy(v["init"], v.get("bias")),
-            "lr": v["lr"], "momentum": v["momentum"], "batch_size": spec["batch_size"], "epochs": spec["epochs"],
+            "lr": v["lr"], "momentum": v["momentum"], "batch_size": spec["batch_size"], "epochs": epochs_run or spec["epochs"],
             "test_loss": test.get(i, (math.nan,) * 2)[0], "test_accuracy": test.get(i, (math.nan,) * 2)[1],
             "diverged": i in diverged, "diverged_epoch": diverged.get(i),
             "pack": columns[i].get("pack", pack),  # the grid's pack id, else a hash of the spec

@@ -1,24 +1,32 @@
 """The pack trainer: K MLP variants of one architecture trained at once, as K separate runs would be.
 
-A pack shares the layer sizes, activation, batch size and epochs; each variant has its own init,
-seed, learning rate and momentum. All K models run in one batched matmul per layer
+A pack shares the layer sizes, activation, batch size and epochs (or steps); each variant has its
+own init, seed, learning rate and momentum. All K models run in one batched matmul per layer
 (``models.packed_forward``) and one backward of the summed per-variant mean losses. The variants
 share no parameter, so each one's gradient is its own; the SGD step is ``torch.optim.SGD``'s with
 lr and momentum per variant (``optim.SGD``). A test checks the pack against the same variants
 trained one by one with ``nn.Module`` + ``torch.optim.SGD``.
 
-Data order: each seed's own generator (``batches.BatchOrder``), so variants that share a seed see
-the same batches whatever their init (paired comparisons). Batches are gathered once per seed and
-shared by that seed's variants.
+Layout: the variants sit in *slots*, sorted by seed, in seed groups of equal size
+(``batches.seed_groups``; idle padding slots fill a group when seeds have unequal numbers of
+variants). A group's batch is gathered once per step (``batches.BatchOrder``: each seed's own
+data order, so variants that share a seed see the same batches whatever their init) and its
+variants' first layer, most of the FLOPs, runs as one large matmul. The parameters live in one
+flat buffer (``params.Layout``), so the update is a few kernels whatever the depth.
 
-Speed (CPU): variants are sorted by seed, so the variants of one seed share one gathered batch
-and the first layer, most of the FLOPs, runs as one large matmul per seed; gradients are written
-out by hand (``models.packed_backward``); a large batch runs in cache-sized parts whose gradients
-are summed. Evaluation (every epoch, on shared eval batches) and the layer probe run once per epoch.
+A training step never reads anything back to the host (a test checks): its losses go into a
+device buffer read once per epoch, and divergence is a mask on the device. A variant whose loss
+is non-finite stops there: the mask is sticky, and ``torch.where`` keeps its parameters as they
+were before that step (NaN x 0 is NaN, so no multiplication by the mask). At the epoch end its
+iteration rows end with the diverging step (its non-finite loss included), its epoch rows end
+with that epoch (``diverged=True``, val metrics NaN), its summary has ``diverged_epoch`` and NaN
+final metrics, and the slots are compacted into even groups, padding where needed (no batch is
+ever copied per variant). The others carry on as if it had never been there.
 
-Divergence: a variant whose training loss is non-finite stops there. Its parameters stay as they
-were before that step; its rows end with that epoch (``diverged=True``, val metrics NaN) and its
-summary has ``diverged_epoch`` and NaN final metrics. The other variants carry on.
+How the work is cut (training parts, evaluation chunks, probe) is ``packsize.plan``'s: on the CPU
+cache-sized, on a GPU from the job's share of its memory (``memory_mb``), so the estimate that
+sized the job and the engine agree. ``precision`` (fp32, tf32, bf16) is ``precision.Matmuls``';
+``INITBENCH_CUDA_GRAPHS=1`` replays each step as a CUDA graph (``cudagraphs``).
 
 Usage (what ``workflow/scripts/train.py`` does)::
 
@@ -36,21 +44,15 @@ from pathlib import Path
 import torch
 
 from initbench import checkpoint as ckpt
-from initbench import devices, inits, layerstats
-from initbench.batches import BatchOrder
+from initbench import cudagraphs, devices, layerstats, packsize, params
+from initbench.batches import BatchOrder, seed_groups
+from initbench.models import MLPSpec, packed_backward, packed_correct, packed_forward, packed_loss
 from initbench.optim import SGD
-from initbench.packsize import EVAL_CHUNK_ELEMENTS, TRAIN_PART_ELEMENTS  # caps the estimate relies on
 from initbench.packspec import SPLITS, PackSpec, VariantSpec, check_data, data_generator
+from initbench.precision import Matmuls
 from initbench.results import PackResult, Rows, build_result, machine_meta
 
 __all__ = ["PackResult", "PackSpec", "VariantSpec", "check_data", "data_generator", "train_pack"]
-from initbench.models import (
-    MLPSpec,
-    packed_backward,
-    packed_correct,
-    packed_forward,
-    packed_loss,
-)
 
 
 def resolve_device(device: str | None = None) -> torch.device:
@@ -72,43 +74,51 @@ def train_pack(
     device: str | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    memory_mb: float | None = None,
 ) -> PackResult:
     """Train every variant of ``spec`` on ``data``; resume from ``checkpoint`` if it exists.
 
     ``data``: x_* float (N, D) (float64 trains in float64), y_* int64 class ids, or float 0/1 for
-    ``loss="bce"``. The checkpoint is rewritten atomically at each epoch end.
+    ``loss="bce"``. The checkpoint is rewritten atomically at each epoch end. ``memory_mb``: this
+    job's memory budget on a GPU (its share of it); None takes the whole GPU. The CPU ignores it.
     """
     spec.validate()
     check_data(data, spec.loss)
+    if spec.precision == "bf16" and data["x_train"].dtype != torch.float32:
+        raise ValueError(f"precision 'bf16' trains float32 data; x_train is {data['x_train'].dtype}")
     dev = resolve_device(device)
-    run = _Pack(spec, data, dev)
-    digest = ckpt.spec_hash(spec.to_dict(), data) if checkpoint else ""
-    saved = ckpt.load(checkpoint, digest, dev) if checkpoint else None
-    if saved is not None:
-        run.load_state(saved)
-        if progress:
-            log(f"resumed from {checkpoint} after epoch {run.epoch}/{spec.epochs}")
-    else:
-        run.start()
-    begun, first_epoch = time.perf_counter(), run.epoch
-    while run.epoch < spec.epochs and run.active.numel():
-        run.train_epoch()
-        if checkpoint:
-            ckpt.save(checkpoint, run.state(), digest)
-        if progress:
-            eta = (time.perf_counter() - begun) / (run.epoch - first_epoch) * (spec.epochs - run.epoch)
-            log(
-                f"epoch {run.epoch}/{spec.epochs}: {run.active.numel()}/{len(spec.variants)} variants "
-                f"training, {run.seconds:.1f} s, ETA {eta:.0f} s"
-            )
-    return run.finish()
+    if dev.type == "cuda" and memory_mb is None:
+        memory_mb = torch.cuda.mem_get_info(dev)[1] / 2**20
+    mm = Matmuls(spec.precision, dev)
+    with mm.scope():
+        run = _Pack(spec, data, dev, mm, memory_mb)
+        digest = ckpt.spec_hash(spec.to_dict(), data) if checkpoint else ""
+        saved = ckpt.load(checkpoint, digest, dev) if checkpoint else None
+        if saved is not None:
+            run.load_state(saved)
+            if progress:
+                log(f"resumed from {checkpoint} after epoch {run.epoch}/{run.epochs}")
+        else:
+            run.start()
+        begun, first_epoch = time.perf_counter(), run.epoch
+        while run.epoch < run.epochs and run.live.numel():
+            run.train_epoch()
+            if checkpoint:
+                ckpt.save(checkpoint, run.state(), digest)
+            if progress:
+                eta = (time.perf_counter() - begun) / (run.epoch - first_epoch) * (run.epochs - run.epoch)
+                log(
+                    f"epoch {run.epoch}/{run.epochs}: {run.live.numel()}/{len(spec.variants)} variants "
+                    f"training, {run.seconds:.1f} s, ETA {eta:.0f} s"
+                )
+        return run.finish()
 
 
 class _Pack:
-    """The state of one pack run: stacked parameters of the active variants, RNGs, rows so far."""
+    """The state of one pack run: the slots' flat parameters and optimiser, the rows so far."""
 
-    def __init__(self, spec: PackSpec, data, device):
-        self.spec, self.device = spec, device
+    def __init__(self, spec: PackSpec, data, device, mm: Matmuls, memory_mb: float | None):
+        self.spec, self.device, self.mm, self.memory_mb = spec, device, mm, memory_mb
         self.data = {k: v.to(device) for k, v in data.items()}
         if spec.loss == "bce":
             for k in ("y_train", "y_val", "y_test"):
@@ -121,14 +131,16 @@ class _Pack:
         self.mlp = MLPSpec(
             data["x_train"].shape[1], tuple(spec.hidden), n_out, spec.activation, spec.output_activation
         )
+        self.width = max(self.mlp.sizes[1:])
         self.probe_x = self.data["x_train"][: spec.stats_samples]
         self.probe_y = self.data["y_train"][: spec.stats_samples]
         self.lsuv_batch = data["x_train"][: spec.stats_samples].to("cpu", torch.float32)
-        # Variants sorted by seed: each seed's variants are contiguous in the stack, so they can
-        # share one gathered batch and the first layer runs as one large matmul per seed.
-        self.active = torch.tensor(sorted(range(len(spec.variants)), key=lambda i: spec.variants[i].seed))
-        self.order = BatchOrder([v.seed for v in spec.variants], data["x_train"].shape[0], spec.shuffle)
-        self.epoch, self.step = 0, 0
+        n = data["x_train"].shape[0]
+        self.steps_per_epoch = -(-n // spec.batch_size)
+        self.epochs = spec.epochs or -(-spec.steps // self.steps_per_epoch)
+        self.order = BatchOrder([v.seed for v in spec.variants], n, spec.shuffle)
+        self.data_bytes = sum(t.numel() * t.element_size() for t in self.data.values())
+        self.epoch, self.step, self.setup_seconds = 0, 0, 0.0
         self.clock, self.prior_seconds = time.perf_counter(), 0.0  # prior: before a resume
         self.diverged: dict[int, int] = {}  # variant index -> epoch it diverged in
         self.frozen: dict[int, list] = {}  # variant index -> [weights, biases] when it stopped
@@ -139,159 +151,192 @@ class _Pack:
         """Wall time of the whole run so far, the part before a resume included."""
         return self.prior_seconds + time.perf_counter() - self.clock
 
-    # ---- set-up and checkpoint state ----
+    @property
+    def live(self):
+        """The variants still training, in slot order (CPU)."""
+        return self.slots[self.slots >= 0]
+
+    # ---- set-up, layout and checkpoint state ----
     def start(self) -> None:
-        """Initialise every variant (inits.init_params), then evaluate and probe them: epoch 0."""
-        layers = [
-            inits.init_params(
-                v.init,
-                self.mlp.sizes,
-                v.seed,
-                data=self.lsuv_batch,
-                activation=self.spec.activation,
-                bias=v.bias,
-            )
-            for v in (self.spec.variants[i] for i in self.active.tolist())
-        ]
-        dtype, n_layers = self.data["x_train"].dtype, len(self.mlp.sizes) - 1
-        weights, biases = (
-            [torch.stack([lay[i][j] for lay in layers]).to(self.device, dtype) for i in range(n_layers)]
-            for j in (0, 1)
-        )
-        self._set_params(weights, biases)
-        untrained = torch.full((self.active.numel(),), math.nan, dtype=torch.float64)
+        """Initialise every variant (``inits.init_params``, bit for bit), then evaluate and probe
+        them: epoch 0."""
+        begun = time.perf_counter()
+        slots, group_seeds = seed_groups({i: v.seed for i, v in enumerate(self.spec.variants)})
+        drawn = [None if i < 0 else self.spec.variants[i] for i in slots]
+        flat = params.draw(
+            params.Layout(self.mlp.sizes, len(slots)),
+            [None if v is None else (v.init, v.seed, v.bias) for v in drawn],
+            dtype=self.data["x_train"].dtype, device=self.device, data=self.lsuv_batch,
+            activation=self.spec.activation,
+        )  # fmt: skip
+        self._lay_out(slots, group_seeds, flat)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.setup_seconds = time.perf_counter() - begun
+        untrained = torch.full((self.live.numel(),), math.nan, dtype=torch.float64)
         self._record_eval(0, untrained, histograms=self.spec.histograms)
 
     def state(self) -> dict:
         self.rows.consolidate()
         return {
-            "epoch": self.epoch, "step": self.step, "seconds": self.seconds, "active": self.active,
-            "weights": self.weights, "biases": self.biases,
-            "bufs": self.sgd.bufs, "generators": self.order.state(),
+            "epoch": self.epoch, "step": self.step, "seconds": self.seconds,
+            "setup_seconds": self.setup_seconds, "slots": self.slots, "group_seeds": self.group_seeds,
+            "params": self.flat, "bufs": self.sgd.bufs, "generators": self.order.state(),
             "diverged": self.diverged, "frozen": self.frozen, "rows": self.rows.chunks,
         }  # fmt: skip
 
     def load_state(self, s: dict) -> None:
         self.epoch, self.step, self.prior_seconds = s["epoch"], s["step"], s["seconds"]
-        self.active = s["active"].cpu()
-        self._set_params(s["weights"], s["biases"])
-        self.sgd.bufs = s["bufs"]
+        self.setup_seconds = s["setup_seconds"]
+        self._lay_out(s["slots"].tolist(), list(s["group_seeds"]), s["params"], s["bufs"])
         self.order.load(s["generators"])
         self.diverged, self.frozen, self.rows.chunks = s["diverged"], s["frozen"], s["rows"]
 
-    def _set_params(self, weights, biases, sgd: SGD | None = None) -> None:
-        """Take the stacked parameters of the variants in ``self.active``, their optimiser, groups."""
-        self.weights, self.biases = list(weights), list(biases)
-        vs = [self.spec.variants[i] for i in self.active.tolist()]
-        self.sgd = sgd or SGD(
-            [v.lr for v in vs], [v.momentum for v in vs], dtype=self.weights[0].dtype, device=self.device
-        )
-        self._regroup()
-
-    def _regroup(self) -> None:
-        """Group the active variants by seed. Equal groups share batches directly; otherwise each
-        variant gets its own copy of its seed's batch (``expand``)."""
-        seeds = [self.spec.variants[i].seed for i in self.active.tolist()]
-        self.group_seeds = sorted(set(seeds))
-        counts = [seeds.count(s) for s in self.group_seeds]
-        self.expand = None
-        if len(set(counts)) > 1:
-            self.expand = torch.tensor([self.group_seeds.index(s) for s in seeds], device=self.device)
-        self.order.regroup(self.group_seeds, self.device)
+    def _lay_out(self, slots: list[int], group_seeds: list[int], flat, bufs=None) -> None:
+        """Take the slots (variant index, -1 for padding), their seed groups, flat parameters and
+        momentum buffers; set up what the step reads: views, gradients, optimiser, mask, plan."""
+        self.slots, self.group_seeds = torch.tensor(slots, dtype=torch.long), list(group_seeds)
+        self.layout = params.Layout(self.mlp.sizes, len(slots))
+        self.flat = flat
+        self.weights, self.biases = self.layout.views(flat)
+        self.grad_flat = torch.zeros_like(flat)
+        self.grads = self.layout.views(self.grad_flat)
+        first = self.spec.variants[0]  # padding slots take its rates, so a grid pack stays uniform
+        rates = [self.spec.variants[i] if i >= 0 else first for i in slots]
+        self.sgd = SGD(
+            self.layout, [v.lr for v in rates], [v.momentum for v in rates],
+            dtype=flat.dtype, device=self.device, bufs=bufs,
+        )  # fmt: skip
+        self.alive = (self.slots >= 0).to(self.device)
+        shape = packsize.Shape(
+            tuple(self.mlp.sizes), self.spec.batch_size, len(slots), len(group_seeds), self.sgd.use_momentum,
+            self.data_bytes, self.data["x_train"].shape[0], self.spec.eval_batch_size,
+            self.spec.stats_samples, flat.element_size(),
+        )  # fmt: skip
+        self.plan = packsize.plan(self.device.type, self.memory_mb, shape)
+        self.run_step = self._step
+        if cudagraphs.enabled(self.device):
+            groups, batch = len(group_seeds), min(self.spec.batch_size, self.data["x_train"].shape[0])
+            self.run_step = cudagraphs.GraphedStep(
+                self._step, idx_shape=(groups, batch), slots=len(slots), dtype=flat.dtype, device=self.device
+            )
 
     # ---- training ----
     def train_epoch(self) -> None:
+        """One epoch (the last one shorter when ``spec.steps`` ends the run within it)."""
         epoch, n, bs = self.epoch + 1, self.data["x_train"].shape[0], self.spec.batch_size
+        steps = self.steps_per_epoch
+        if self.spec.steps:
+            steps = min(steps, self.spec.steps - (epoch - 1) * self.steps_per_epoch)
+        losses = torch.empty(steps, len(self.slots), dtype=self.flat.dtype, device=self.device)
         self.order.start_epoch(self.group_seeds, self.device)
-        log = []  # per step: (variant ids, losses, iteration, batch size)
-        for lo in range(0, n, bs):
-            hi = min(n, lo + bs)
-            losses, grads = self._forward_backward(lo, hi)
-            bad = ~torch.isfinite(losses)
-            while bad.any():  # freeze the variants that diverged, then redo the step without them
-                bad = bad.cpu()
-                log.append((self.active[bad], losses[bad.to(self.device)], self.step, hi - lo))
-                self._diverge(bad, epoch)
-                if not self.active.numel():
-                    break
-                losses, grads = self._forward_backward(lo, hi)
-                bad = ~torch.isfinite(losses)
-            if not self.active.numel():
-                break
-            log.append((self.active, losses, self.step, hi - lo))
-            self.sgd.step(self.weights + self.biases, grads)
-            self.step += 1
+        for t in range(steps):
+            self.run_step(self.order.indices(t * bs, min(n, t * bs + bs)), losses[t])
         self.order.end_epoch()
-        train_loss = self.rows.add_steps(epoch, log, len(self.spec.variants))
-        stopped = torch.tensor(sorted(v for v, e in self.diverged.items() if e == epoch), dtype=torch.long)
-        if stopped.numel():
-            nan = torch.full((stopped.numel(),), math.nan, dtype=torch.float64)
-            self.rows.add("epochs", self._epoch_cols(stopped, epoch, train_loss[stopped], nan, nan, True))
-        if self.active.numel():
-            self._record_eval(epoch, train_loss[self.active], histograms=False)
-        self.epoch = epoch
+        sizes = [min(n, t * bs + bs) - t * bs for t in range(steps)]
+        self._end_epoch(epoch, losses.cpu(), sizes)
 
     @torch.no_grad()
-    def _forward_backward(self, lo: int, hi: int):
-        """Losses (K,) and parameter gradients of the active variants on samples lo:hi of the epoch."""
-        xb, yb = self.order.gather(self.data["x_train"], self.data["y_train"], self.order.indices(lo, hi))
-        if self.expand is not None:
-            xb, yb = xb[self.expand], yb[self.expand]
-        # The batch runs in parts of at most TRAIN_PART_ELEMENTS activations, their gradients
-        # summed: the same gradient up to float summation order, with cache-sized temporaries.
-        spec, batch = self.spec, hi - lo
-        parts = -(-self.active.numel() * batch * max(self.mlp.sizes[1:]) // TRAIN_PART_ELEMENTS)
-        size = -(-batch // parts)
-        losses, grads = 0, None
+    def _step(self, idx, loss_out) -> None:
+        """One SGD step of every slot on the batches at ``idx`` (G, B); the losses go to
+        ``loss_out`` (S,). Reads nothing back to the host: no sync on a GPU, a CUDA graph can
+        capture it. The batch runs in ``plan.parts`` parts, their gradients summed: the same
+        gradient up to float summation order, with bounded temporaries."""
+        spec, mm = self.spec, self.mm
+        xb, yb = self.order.gather(self.data["x_train"], self.data["y_train"], idx)
+        batch = idx.shape[1]
+        size = -(-batch // self.plan.parts(len(self.slots), batch, self.width))
+        weights = self.layout.views(mm.operand(self.flat))[0] if mm.bf16 else self.weights
+        total = None
         for start in range(0, batch, size):
             xp, yp = xb[:, start : start + size], yb[:, start : start + size]
             out, pre, post = packed_forward(
-                self.weights, self.biases, xp, spec.activation, spec.output_activation, record=True
+                weights, self.biases, xp, spec.activation, spec.output_activation, record=True, mm=mm
             )
             part, dout = packed_loss(out, yp, spec.loss, grad=True, total=batch)
-            grads = packed_backward(
-                self.weights, xp, pre, post, dout, spec.activation, spec.output_activation,
-                keep_dz=False, into=grads,
-            )[:2]  # fmt: skip
-            losses = losses + part
-        return losses, grads[0] + grads[1]
+            target = {"out": self.grads} if total is None else {"into": self.grads}
+            packed_backward(
+                weights, xp, pre, post, dout, spec.activation, spec.output_activation,
+                keep_dz=False, mm=mm, **target,
+            )  # fmt: skip
+            total = part if total is None else total.add_(part)
+        loss_out.copy_(total)
+        self.alive.logical_and_(torch.isfinite(total))  # sticky: a slot that stopped never resumes
+        self.sgd.step(self.flat, self.grad_flat, self.alive)
 
-    def _diverge(self, bad, epoch: int) -> None:
-        """Freeze the variants at ``bad`` positions (their pre-step parameters) and drop them."""
-        for slot in bad.nonzero().flatten().tolist():
-            v = int(self.active[slot])
-            self.diverged[v] = epoch
-            self.frozen[v] = [
-                [w[slot].cpu().clone() for w in self.weights],
-                [b[slot].cpu().clone() for b in self.biases],
-            ]
-        keep = ~bad
-        keep_dev = keep.to(self.device)
-        self.active = self.active[keep]
-        sgd = self.sgd
-        sgd.keep(keep_dev)
-        self._set_params([w[keep_dev] for w in self.weights], [b[keep_dev] for b in self.biases], sgd)
+    def _end_epoch(self, epoch: int, losses, sizes: list[int]) -> None:
+        """The epoch's bookkeeping, from its losses (steps, S) read back once: iteration rows up to
+        each slot's diverging step, the diverged variants' last rows, compaction, evaluation."""
+        live = self.slots >= 0
+        bad = ~torch.isfinite(losses) & live
+        died = bad.any(0)
+        ends = torch.where(died, bad.int().argmax(0) + 1, len(sizes))
+        train_loss = self.rows.add_steps(
+            epoch, self.slots, losses, self.step, sizes, ends, len(self.spec.variants)
+        )
+        if not (live & ~died).any():  # all stopped: the steps before the last diverging one count
+            self.step += int(ends[live].max()) - 1
+        else:
+            self.step += len(sizes)
+        if died.any():
+            ids = self.slots[died]
+            for slot, v in zip(died.nonzero().flatten().tolist(), ids.tolist(), strict=True):
+                self.diverged[v], self.frozen[v] = epoch, self.layout.gather(self.flat, slot)
+            nan = torch.full((len(ids),), math.nan, dtype=torch.float64)
+            order = ids.argsort()
+            self.rows.add(
+                "epochs", self._epoch_cols(ids[order], epoch, train_loss[ids[order]], nan, nan, True)
+            )
+            self._compact(live & ~died)
+        self.epoch = epoch
+        if self.live.numel():
+            self._record_eval(epoch, train_loss[self.live], histograms=False)
+
+    def _compact(self, keep) -> None:
+        """Drop the slots not in ``keep`` (S,): lay the rest out in even seed groups again."""
+        old = {int(v): p for p, v in enumerate(self.slots.tolist()) if keep[p]}
+        seeds = {v: self.spec.variants[v].seed for v in old}
+        slots, group_seeds = seed_groups(seeds, max_groups=len(self.group_seeds))
+        rows = [old.get(v, 0) for v in slots]  # padding rows are zeroed below
+        layout = params.Layout(self.mlp.sizes, len(slots))
+        pad = torch.tensor([i < 0 for i in slots], dtype=torch.bool, device=self.device)
+
+        def zero(flat):
+            for block in layout.blocks_of(flat):
+                block.masked_fill_(pad.unsqueeze(1), 0)
+            return flat
+
+        flat = zero(self.layout.select(self.flat, rows))
+        bufs = None if self.sgd.bufs is None else zero(self.layout.select(self.sgd.bufs, rows))
+        self._lay_out(slots, group_seeds, flat, bufs)
 
     # ---- evaluation and rows ----
+    def _live_params(self):
+        """The stacked weights and biases of the live slots (views when no slot is padding)."""
+        if bool((self.slots >= 0).all()):
+            return self.weights, self.biases
+        idx = (self.slots >= 0).nonzero().flatten().to(self.device)
+        return [w[idx] for w in self.weights], [b[idx] for b in self.biases]
+
     @torch.no_grad()
     def evaluate(self, split: str):
-        """Mean loss and accuracy per active variant on a split, in eval batches shared by all."""
+        """Mean loss and accuracy per live variant on a split, in eval batches shared by all."""
         x, y = self.data[f"x_{split}"], self.data[f"y_{split}"]
-        k, n = self.active.numel(), x.shape[0]
+        k, n = self.live.numel(), x.shape[0]
         if n == 0 or k == 0:
             nan = torch.full((k,), math.nan, dtype=torch.float64)
             return nan, nan.clone()
+        weights, biases = self._live_params()
         loss_sum = torch.zeros(k, dtype=torch.float64, device=self.device)
         correct = torch.zeros(k, dtype=torch.long, device=self.device)
-        # Chunks of at most eval_batch_size samples, smaller when K x chunk x width would pass
-        # EVAL_CHUNK_ELEMENTS: the temporaries then stay cache-sized (results differ only by the
-        # float summation order).
-        width = max(self.mlp.sizes[1:])
-        chunk = max(1, min(self.spec.eval_batch_size, EVAL_CHUNK_ELEMENTS // (k * width)))
+        # Chunks of at most eval_batch_size samples, smaller when the plan says so: on the CPU
+        # the temporaries then stay cache-sized, on a GPU within the job's memory (results
+        # differ only by the float summation order).
+        chunk = self.plan.eval_chunk(k, self.spec.eval_batch_size, self.width)
         for lo in range(0, n, chunk):
             xb, yb = x[lo : lo + chunk].unsqueeze(0), y[lo : lo + chunk].unsqueeze(0)
             out = packed_forward(
-                self.weights, self.biases, xb, self.spec.activation, self.spec.output_activation
+                weights, biases, xb, self.spec.activation, self.spec.output_activation, mm=self.mm
             )
             loss_sum += packed_loss(out, yb, self.spec.loss).double() * xb.shape[1]
             correct += packed_correct(out, yb, self.spec.loss)
@@ -299,11 +344,12 @@ class _Pack:
 
     def _record_eval(self, epoch: int, train_loss, histograms: bool) -> None:
         val_loss, val_acc = self.evaluate("val")
-        self.rows.add("epochs", self._epoch_cols(self.active, epoch, train_loss, val_loss, val_acc, False))
+        self.rows.add("epochs", self._epoch_cols(self.live, epoch, train_loss, val_loss, val_acc, False))
+        weights, biases = self._live_params()
         layers, hist = layerstats.probe(
-            self.weights, self.biases, self.probe_x, self.probe_y, activation=self.spec.activation,
+            weights, biases, self.probe_x, self.probe_y, activation=self.spec.activation,
             output_activation=self.spec.output_activation, loss=self.spec.loss,
-            variant_ids=self.active, histograms=histograms,
+            variant_ids=self.live, histograms=histograms, elements=self.plan.probe_elements,
         )  # fmt: skip
         for table, cols in (("layers", layers), ("histograms", hist)):
             if cols is not None:
@@ -321,23 +367,25 @@ class _Pack:
     def finish(self) -> PackResult:
         """Test metrics, hidden activations, final parameters and meta; the tables of the run."""
         test_loss, test_acc = self.evaluate("test")
-        if self.spec.record_hidden and self.active.numel():
+        live = self.live.tolist()
+        if self.spec.record_hidden and live:
+            weights, biases = self._live_params()
             self.rows.add("hidden", layerstats.hidden_rows(
-                self.weights[0], self.biases[0], self.data["x_train"], self.data["y_train"],
-                self.spec.activation, self.active,
+                weights[0], biases[0], self.data["x_train"], self.data["y_train"],
+                self.spec.activation, self.live,
             ))  # fmt: skip
-        params = {
-            v: [[w[s].cpu() for w in self.weights], [b[s].cpu() for b in self.biases]]
-            for s, v in enumerate(self.active.tolist())
-        } | self.frozen
-        test = {v: (float(test_loss[s]), float(test_acc[s])) for s, v in enumerate(self.active.tolist())}
+        slot_of = {v: p for p, v in enumerate(self.slots.tolist()) if v >= 0}
+        params_of = {v: self.layout.gather(self.flat, slot_of[v]) for v in live} | self.frozen
+        test = {v: (float(test_loss[s]), float(test_acc[s])) for s, v in enumerate(live)}
         k, seconds = len(self.spec.variants), self.seconds
-        meta = machine_meta(self.device) | {
-            "seconds": seconds, "k": k, "steps": self.step, "iterations_per_s": self.step / seconds,
+        meta = machine_meta(self.device) | self.mm.meta() | {
+            "seconds": seconds, "setup_seconds": self.setup_seconds, "k": k, "slots": len(self.slots),
+            "steps": self.step, "epochs_run": self.epoch, "iterations_per_s": self.step / seconds,
             "model_iterations_per_s": sum(len(c["loss"]) for c in self.rows.chunks["iterations"]) / seconds,
-            "dtype": str(self.weights[0].dtype), "sizes": self.mlp.sizes,
+            "dtype": str(self.flat.dtype), "sizes": self.mlp.sizes, "memory_mb": self.memory_mb,
+            "estimate_mb": self.plan.bytes / 2**20, "cuda_graphs": cudagraphs.enabled(self.device),
         }  # fmt: skip
         return build_result(
             self.spec.to_dict(), self.rows, test=test, diverged=self.diverged, meta=meta,
-            params=[params[i] for i in range(k)],
+            params=[params_of[i] for i in range(k)], epochs_run=self.epochs,
         )  # fmt: skip
