@@ -49,6 +49,15 @@ def test_a_training_step_reads_nothing_back_to_the_host(monkeypatch):
     monkeypatch.setattr(torch, "nonzero", guarded("torch.nonzero", torch.nonzero))
     step = train._Pack._step
 
+    parts = [0]
+    gather = train.BatchOrder.gather
+
+    def counted(self, x, y, idx):
+        parts[0] += 1
+        return gather(self, x, y, idx)
+
+    monkeypatch.setattr(train.BatchOrder, "gather", counted)
+
     def watched(self, idx, loss_out):
         inside[0] = True
         try:
@@ -59,9 +68,11 @@ def test_a_training_step_reads_nothing_back_to_the_host(monkeypatch):
 
     monkeypatch.setattr(train._Pack, "_step", watched)
     # small parts, so the step also sums the gradients of several parts
-    monkeypatch.setattr(packsize, "CPU_LIMITS", (3 * 40 * 32, *packsize.CPU_LIMITS[1:]))
+    monkeypatch.setattr(packsize, "CPU_LIMITS", (3 * 10 * 32, *packsize.CPU_LIMITS[1:]))
+    monkeypatch.setattr(packsize, "CPU_MIN_PART", 1)
     guarded_run = train_pack(spec, data, progress=False)
     assert calls[0] == 3 * 4  # every step of the three epochs went through the guard
+    assert parts[0] > calls[0]  # and the steps ran in parts
     for table in ("iterations", "epochs", "summary"):  # the same training, up to summation order
         a, b = getattr(plain, table), getattr(guarded_run, table)
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)

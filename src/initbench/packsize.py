@@ -15,8 +15,8 @@ most ``eval_elements``, the layer probe at most ``probe_elements`` at a time.
   parameters, the gradient of a batch, the masked update, the final copy handed to the results;
   +P for the momentum buffer when the study uses momentum); a batch of inputs (batch x inputs),
   a seed group's gathered batch, counted per variant since a group may hold a single variant
-  (``group_size``); one row of every layer's activations and their gradient (a part holds at
-  least one sample). fixed: the dataset, one gathered batch per seed, and the capped temporaries.
+  (``group_size``); the activations and gradients of ``CPU_MIN_PART`` samples, the least a part
+  holds. fixed: the dataset, one gathered batch per seed, and the capped temporaries.
 - cuda: the caps come from this job's memory budget ``memory_mb`` (its share of the GPU): what
   the data, the seed groups' batches and the slots' state leave is room for the temporaries,
   and a batch is cut into parts only when a whole one does not fit there, so seconds per
@@ -39,6 +39,10 @@ from typing import NamedTuple
 TRAIN_PART_ELEMENTS = 2**21  # CPU: largest (K, part, width) training temporary: 8 MB, cache-sized
 EVAL_CHUNK_ELEMENTS = 2**22  # CPU: largest (K, chunk, width) evaluation temporary: 16 MB in float32
 PROBE_ELEMENTS = 2**25  # CPU: most activations and gradients one probe holds at once: 128 MB in float32
+# ... but a part or an evaluation chunk keeps at least this many samples: past K ~ 650 variants
+# of width 100 the caps would cut a batch into parts of a few samples, whose small matmuls ran
+# 2.1x slower per model-epoch here (K=600 with parts of 35 samples vs of 3.5).
+CPU_MIN_PART = 32
 
 # Of each dataset kind: inputs, outputs (classes; toy1d has one BCE unit), samples on the device.
 SHAPES = {
@@ -95,8 +99,8 @@ def n_params(sizes: list[int]) -> int:
 def variant_bytes(sizes: list[int], batch: int, momentum: bool, itemsize: int = 4) -> int:
     """Memory that one more variant adds to a pack on the CPU (see the module docstring)."""
     state = (5 if momentum else 4) * n_params(sizes)
-    one_row = 3 * sum(sizes[1:])  # pre-activation, activation, gradient of every layer
-    return itemsize * (state + batch * sizes[0] + one_row)
+    rows = 3 * sum(sizes[1:]) * min(batch, CPU_MIN_PART)  # z, a, dL/dz of the smallest part
+    return itemsize * (state + batch * sizes[0] + rows)
 
 
 def fixed_bytes(sizes: list[int], batch: int, n_seeds: int, data: int, itemsize: int = 4) -> int:
@@ -186,24 +190,27 @@ def plan(device: str, memory_mb: float | None, shape: Shape) -> Plan:
         n_bytes = fixed_bytes(
             sizes, shape.batch, shape.groups, shape.data, item
         ) + shape.slots * variant_bytes(sizes, shape.batch, shape.momentum, item)
-        return Plan(*CPU_LIMITS, n_bytes)
+        train, chunk, probe = CPU_LIMITS
+        slots = max(1, shape.slots)
+        train = max(train, slots * min(shape.batch, CPU_MIN_PART) * width)
+        chunk = max(chunk, slots * min(shape.eval_batch, CPU_MIN_PART) * width)
+        return Plan(train, chunk, probe, n_bytes)
     n_param, widths = n_params(sizes), sum(sizes[1:])
     steps = -(-shape.samples // shape.batch) if shape.samples else 1
     state = item * shape.slots * ((CUDA_STATE + shape.momentum) * n_param + steps)
     fixed = shape.data + shape.groups * shape.batch * (item * sizes[0] + 8)  # gathered inputs, labels
     train_row = item * (2 * widths + 3 * width)  # bytes per (slot, sample) of a training part
     probe_model = item * (3 * shape.probe_samples * widths + n_param)  # z, a, dz of every layer; dW
-    whole = shape.slots * shape.batch * train_row
+    slots = max(1, shape.slots)  # a pack whose variants all diverged still evaluates nothing
+    whole = slots * shape.batch * train_row
     room = whole if memory_mb is None else max(0, int(memory_mb * 2**20) - fixed - state)
-    part = min(shape.batch, max(1, room // (shape.slots * train_row)))
-    chunk = min(shape.eval_batch, max(1, room // (shape.slots * item * EVAL_ROW * width)))
-    models = min(shape.slots, max(1, room // probe_model))
-    temporaries = max(
-        shape.slots * part * train_row, shape.slots * chunk * item * EVAL_ROW * width, models * probe_model
-    )
+    part = min(shape.batch, max(1, room // (slots * train_row)))
+    chunk = min(shape.eval_batch, max(1, room // (slots * item * EVAL_ROW * width)))
+    models = min(slots, max(1, room // probe_model))
+    temporaries = max(slots * part * train_row, slots * chunk * item * EVAL_ROW * width, models * probe_model)
     return Plan(
-        train_elements=shape.slots * part * width,
-        eval_elements=shape.slots * chunk * width,
+        train_elements=slots * part * width,
+        eval_elements=slots * chunk * width,
         probe_elements=models * 3 * shape.probe_samples * widths,
         bytes=fixed + state + temporaries,
     )

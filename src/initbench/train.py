@@ -241,15 +241,16 @@ class _Pack:
         """One SGD step of every slot on the batches at ``idx`` (G, B); the losses go to
         ``loss_out`` (S,). Reads nothing back to the host: no sync on a GPU, a CUDA graph can
         capture it. The batch runs in ``plan.parts`` parts, their gradients summed: the same
-        gradient up to float summation order, with bounded temporaries."""
+        gradient up to float summation order, with bounded temporaries and gathered inputs."""
         spec, mm = self.spec, self.mm
-        xb, yb = self.order.gather(self.data["x_train"], self.data["y_train"], idx)
         batch = idx.shape[1]
         size = -(-batch // self.plan.parts(len(self.slots), batch, self.width))
         weights = self.layout.views(mm.operand(self.flat))[0] if mm.bf16 else self.weights
         total = None
-        for start in range(0, batch, size):
-            xp, yp = xb[:, start : start + size], yb[:, start : start + size]
+        for start in range(0, batch, size):  # each part gathered on its own: (G, part, D) at a time
+            xp, yp = self.order.gather(
+                self.data["x_train"], self.data["y_train"], idx[:, start : start + size]
+            )
             out, pre, post = packed_forward(
                 weights, self.biases, xp, spec.activation, spec.output_activation, record=True, mm=mm
             )
