@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import pandas as pd
+import pytest
 import torch
 
 from initbench import cudagraphs, packsize, train
@@ -121,3 +122,29 @@ def test_dead_slots_become_padding_and_no_batch_is_copied_per_variant(monkeypatc
     for i in range(1, 6):
         for a, b in zip(result.params[i][0], alone.params[i - 1][0], strict=True):
             assert (a - b).abs().max() <= 1e-10
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("graphs", ["0", "1"])
+def test_on_cuda_a_step_never_synchronises(monkeypatch, graphs):
+    """The GPU check: every step runs under torch.cuda.set_sync_debug_mode("error"), with and
+    without the CUDA-graph fast path, and trains as on the CPU."""
+    monkeypatch.setenv(cudagraphs.ENV, graphs)
+    step = train._Pack._step
+
+    def strict(self, idx, loss_out):
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            step(self, idx, loss_out)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+
+    monkeypatch.setattr(train._Pack, "_step", strict)
+    data, spec = make_data(n=130), _diverging_pack()
+    on_gpu = train_pack(spec, data, device="cuda", progress=False)
+    on_cpu = train_pack(spec, data, device="cpu", progress=False)
+    assert on_gpu.meta["cuda_graphs"] is (graphs == "1")
+    assert on_gpu.summary["diverged"].tolist() == on_cpu.summary["diverged"].tolist()
+    for a, b in zip(on_gpu.params, on_cpu.params, strict=True):
+        for x, y in zip([t for layer in a for t in layer], [t for layer in b for t in layer], strict=True):
+            assert torch.allclose(x, y, atol=1e-9)

@@ -58,6 +58,14 @@ class Rows:
         total = torch.zeros(n_variants, dtype=torch.float64).index_add_(0, variant, loss * weight)
         return total / torch.zeros(n_variants, dtype=torch.float64).index_add_(0, variant, weight)
 
+    def add_epoch(self, variants, epoch: int, train_loss, val_loss, val_acc, *, diverged: bool) -> None:
+        """One epoch row per variant in ``variants`` (K,): its train loss and validation metrics."""
+        k = variants.numel()
+        self.add("epochs", {
+            "variant": variants.clone(), "epoch": torch.full((k,), epoch), "train_loss": train_loss.double(),
+            "val_loss": val_loss, "val_accuracy": val_acc, "diverged": torch.full((k,), diverged),
+        })  # fmt: skip
+
     def consolidate(self) -> None:
         """Merge each table's chunks into one, so a checkpoint pickles a few large tensors."""
         for table, chunks in self.chunks.items():

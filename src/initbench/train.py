@@ -46,7 +46,8 @@ import torch
 from initbench import checkpoint as ckpt
 from initbench import cudagraphs, devices, layerstats, packsize, params
 from initbench.batches import BatchOrder, seed_groups
-from initbench.models import MLPSpec, packed_backward, packed_correct, packed_forward, packed_loss
+from initbench.evaluation import evaluate
+from initbench.models import MLPSpec, packed_backward, packed_forward, packed_loss
 from initbench.optim import SGD
 from initbench.packspec import SPLITS, PackSpec, VariantSpec, check_data, data_generator
 from initbench.precision import Matmuls
@@ -285,9 +286,7 @@ class _Pack:
                 self.diverged[v], self.frozen[v] = epoch, self.layout.gather(self.flat, slot)
             nan = torch.full((len(ids),), math.nan, dtype=torch.float64)
             order = ids.argsort()
-            self.rows.add(
-                "epochs", self._epoch_cols(ids[order], epoch, train_loss[ids[order]], nan, nan, True)
-            )
+            self.rows.add_epoch(ids[order], epoch, train_loss[ids[order]], nan, nan, diverged=True)
             self._compact(live & ~died)
         self.epoch = epoch
         if self.live.numel():
@@ -319,33 +318,18 @@ class _Pack:
         idx = (self.slots >= 0).nonzero().flatten().to(self.device)
         return [w[idx] for w in self.weights], [b[idx] for b in self.biases]
 
-    @torch.no_grad()
     def evaluate(self, split: str):
-        """Mean loss and accuracy per live variant on a split, in eval batches shared by all."""
-        x, y = self.data[f"x_{split}"], self.data[f"y_{split}"]
-        k, n = self.live.numel(), x.shape[0]
-        if n == 0 or k == 0:
-            nan = torch.full((k,), math.nan, dtype=torch.float64)
-            return nan, nan.clone()
-        weights, biases = self._live_params()
-        loss_sum = torch.zeros(k, dtype=torch.float64, device=self.device)
-        correct = torch.zeros(k, dtype=torch.long, device=self.device)
-        # Chunks of at most eval_batch_size samples, smaller when the plan says so: on the CPU
-        # the temporaries then stay cache-sized, on a GPU within the job's memory (results
-        # differ only by the float summation order).
-        chunk = self.plan.eval_chunk(k, self.spec.eval_batch_size, self.width)
-        for lo in range(0, n, chunk):
-            xb, yb = x[lo : lo + chunk].unsqueeze(0), y[lo : lo + chunk].unsqueeze(0)
-            out = packed_forward(
-                weights, biases, xb, self.spec.activation, self.spec.output_activation, mm=self.mm
-            )
-            loss_sum += packed_loss(out, yb, self.spec.loss).double() * xb.shape[1]
-            correct += packed_correct(out, yb, self.spec.loss)
-        return (loss_sum / n).cpu(), (correct.double() / n).cpu()
+        """Mean loss and accuracy per live variant on a split (``evaluation.evaluate``)."""
+        weights, biases = self._live_params() if self.live.numel() else ([], [])
+        chunk = self.plan.eval_chunk(max(1, self.live.numel()), self.spec.eval_batch_size, self.width)
+        return evaluate(
+            weights, biases, self.data[f"x_{split}"], self.data[f"y_{split}"], activation=self.spec.activation,
+            output_activation=self.spec.output_activation, loss=self.spec.loss, chunk=chunk, mm=self.mm,
+        )  # fmt: skip
 
     def _record_eval(self, epoch: int, train_loss, histograms: bool) -> None:
         val_loss, val_acc = self.evaluate("val")
-        self.rows.add("epochs", self._epoch_cols(self.live, epoch, train_loss, val_loss, val_acc, False))
+        self.rows.add_epoch(self.live, epoch, train_loss, val_loss, val_acc, diverged=False)
         weights, biases = self._live_params()
         layers, hist = layerstats.probe(
             weights, biases, self.probe_x, self.probe_y, activation=self.spec.activation,
@@ -356,14 +340,6 @@ class _Pack:
             if cols is not None:
                 cols["epoch"] = torch.full((len(cols["layer"]),), epoch)
                 self.rows.add(table, cols)
-
-    @staticmethod
-    def _epoch_cols(variants, epoch, train_loss, val_loss, val_acc, diverged: bool) -> dict:
-        k = variants.numel()
-        return {
-            "variant": variants.clone(), "epoch": torch.full((k,), epoch), "train_loss": train_loss.double(),
-            "val_loss": val_loss, "val_accuracy": val_acc, "diverged": torch.full((k,), diverged),
-        }  # fmt: skip
 
     def finish(self) -> PackResult:
         """Test metrics, hidden activations, final parameters and meta; the tables of the run."""
