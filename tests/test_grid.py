@@ -58,7 +58,7 @@ def test_grid_import_does_not_import_torch():
     import sys
 
     # everything workflow/rules/common.smk imports when Snakemake builds the DAG
-    mods = "initbench.grid, initbench.config, initbench.figures, initbench.locks, initbench.schema"
+    mods = "initbench.grid, initbench.config, initbench.figures, initbench.locks, initbench.schema, initbench.theory"
     code = f"import {mods}, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
@@ -95,3 +95,31 @@ def test_the_10k_scale_grid_packs_into_a_few_hundred_jobs():
     assert len(packs) == 208
     data = packsize.data_of("mnist1d", cfg["datasets"]["mnist1d"])
     assert all(packsize.pack_bytes(p, data) <= packsize.CPU_BUDGET_MB * 2**20 for p in packs.values())
+
+
+def test_an_init_range_expands_to_canonical_specs_in_parameter_order():
+    study = {
+        "init": [
+            "orthogonal",
+            {"gaussian": {"sigma_b2": 0.05, "sigma_w2": {"from": 1, "to": 2, "num": 5}}},
+            {"orthogonal": {"sigma_w2": [1, 2], "sigma_b2": [0, 0.05]}},
+            {"gaussian": {"sigma_w2": {"from": 0.5, "to": 8, "num": 5, "spacing": "log"}}},
+        ]
+    }
+    assert grid.init_specs(study) == [
+        "orthogonal",
+        *[f"gaussian({w:g},0.05)" for w in (1, 1.25, 1.5, 1.75, 2)],
+        "orthogonal(1)", "orthogonal(1,0.05)", "orthogonal(2)", "orthogonal(2,0.05)",
+        *[f"gaussian({w:g})" for w in (0.5, 1, 2, 4, 8)],
+    ]  # fmt: skip
+
+
+def test_the_same_init_written_twice_is_an_error():
+    cfg = _cfg()
+    cfg["studies"]["depth"]["init"] = ["gaussian(2)", {"gaussian": {"sigma_w2": [1, 2]}}]
+    try:
+        grid.check(cfg)
+    except grid.GridError as err:
+        assert "studies.depth.init: gaussian(2) is listed twice" in str(err)
+    else:
+        raise AssertionError("a repeated init must be an error")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from . import names, packsize
+from . import names, packsize, registry
 
 
 class GridError(ValueError):
@@ -31,6 +31,50 @@ def architectures(study: dict) -> list[list[int]]:
     if study.get("hidden"):
         return [list(study["hidden"])]
     return [[w] * d for d, w in itertools.product(study["depth"], study["width"])]
+
+
+def init_specs(study: dict) -> list[str]:
+    """The study's init specs, with each compact range form expanded into its specs.
+
+    An item of ``init`` is a spec string (``"uniform(-1,1)"``) or a one-key mapping that spans a
+    grid of one init's parameters, e.g. ``{gaussian: {sigma_w2: {from: 1, to: 4, num: 31},
+    sigma_b2: 0.05}}`` -> ``gaussian(1,0.05)``, ``gaussian(1.1,0.05)``, ... ``gaussian(4,0.05)``.
+    A parameter's value is a number, a list of numbers, or ``{from, to, num[, spacing: log]}``;
+    several ranged parameters give every combination, in the order of the init's parameters.
+    """
+    out = []
+    for item in study["init"]:
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        ((name, params),) = item.items()
+        rec = registry.lookup(name)
+        order = [p.name for p in rec.params]
+        unknown = sorted(set(params) - set(order))
+        if unknown:
+            raise ValueError(
+                f"init {name!r} has no parameter {', '.join(unknown)}; its parameters: {', '.join(order) or 'none'}"
+            )
+        given = [k for k in order if k in params]
+        axes = [_values(params[k]) for k in given]
+        for combo in itertools.product(*axes):
+            args = ",".join(f"{k}={v:.12g}" for k, v in zip(given, combo, strict=True))
+            out.append(registry.canonical(f"{name}({args})"))
+    return out
+
+
+def _values(value) -> list[float]:
+    """A range item's values: a number, a list, or ``{from, to, num, spacing}``."""
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    if isinstance(value, list):
+        return [float(v) for v in value]
+    lo, hi, num = float(value["from"]), float(value["to"]), int(value["num"])
+    if value.get("spacing", "linear") == "log":
+        if lo <= 0 or hi <= 0:
+            raise ValueError(f"a log range needs from > 0 and to > 0, got {lo:g} and {hi:g}")
+        return [lo * (hi / lo) ** (i / (num - 1)) for i in range(num)]
+    return [lo + (hi - lo) * i / (num - 1) for i in range(num)]
 
 
 def _datasets(study: dict) -> list[str]:
@@ -55,11 +99,20 @@ def check(config: dict) -> None:
             raise GridError(f"{where}: give either hidden (a list of sizes) or both depth and width")
         if study.get("hidden") and (study.get("depth") or study.get("width")):
             raise GridError(f"{where}: give hidden or depth × width, not both")
-        for i, spec in enumerate(study["init"]):
+        specs = []
+        for i, item in enumerate(study["init"]):
             try:
-                names.parse_init(spec)
+                expanded = init_specs({"init": [item]})
+                for spec in expanded:
+                    names.parse_init(spec)
             except ValueError as e:
                 raise GridError(f"{where}.init[{i}]: {e}") from None
+            specs += expanded
+        for spec in specs:
+            try:
+                names.bias_policy(spec, study.get("bias"))
+            except ValueError as e:
+                raise GridError(f"{where}.bias: {e}") from None
         for i, act in enumerate(study["activation"]):
             try:
                 names.check_activation(act)
@@ -67,8 +120,10 @@ def check(config: dict) -> None:
                 raise GridError(f"{where}.activation[{i}]: {e}") from None
         if not seeds_of(study):
             raise GridError(f"{where}.seeds: need at least one seed")
-        if len(set(study["init"])) != len(study["init"]):
-            raise GridError(f"{where}.init: an init is listed twice")
+        canon = [registry.canonical(spec) for spec in specs]
+        twice = sorted({c for c in canon if canon.count(c) > 1})
+        if twice:
+            raise GridError(f"{where}.init: {', '.join(twice)} is listed twice")
     for dname, ds in known_sets.items():
         kind = ds.get("kind") or dname
         if kind not in names.DATASET_KINDS:
@@ -90,7 +145,7 @@ def variants(config: dict) -> list[dict]:
     for sname, study in config["studies"].items():
         explicit = bool(study.get("hidden"))
         for ds, hidden, act, init, seed in itertools.product(
-            _datasets(study), architectures(study), study["activation"], study["init"], seeds_of(study)
+            _datasets(study), architectures(study), study["activation"], init_specs(study), seeds_of(study)
         ):
             arch = _arch_tag(hidden, explicit)
             out.append(

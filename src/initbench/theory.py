@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from initbench.names import bias_policy, parse_init
+from initbench import registry
 
 QUADRATURE_POINTS = (
     101  # Gauss-Hermite nodes: relative error < 1e-4 for q <= WIDE_Q (checked against scipy.quad)
@@ -134,33 +134,43 @@ def preactivation_variance(activation: str, std: float) -> float:
     return math.exp(0.5 * (lo + hi))
 
 
-def weight_variance(init: str, fan_in: int, fan_out: int) -> float | None:
-    """Var[w] of an init spec for a layer of the given fans; None where the theory does not apply.
-
-    None for inits with a non-zero mean (``uniform(a,b)`` with a + b != 0), no randomness (``ones``)
-    or a data-dependent scale (``lsuv``): the zero-mean recurrence says nothing about them.
+def layer_variances(
+    init: str, fan_in: int, fan_out: int, bias: str | None = None
+) -> tuple[float, float] | None:
+    """(Var W, Var b) of a layer under an init spec, from its record (``registry``); None where the
+    theory does not apply: the record gives no variance formula (e.g. ``ones``, ``lsuv``, a
+    non-centred ``uniform(a,b)``, or a plugin that declares none; its ``no_theory`` says why).
+    ``bias`` is a study's override of the bias policy ("default" or "zero"), if any.
     """
-    name, args = parse_init(init)
-    if name == "default":  # nn.Linear: kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    rec, args = registry.bind(init)
+    var = rec.variances(fan_in, fan_out, args)
+    if var is None or bias in (None, "scheme"):
+        return var
+    return var[0], (1.0 / (3.0 * fan_in) if bias == "default" else 0.0)
+
+
+def weight_variance(init: str, fan_in: int, fan_out: int) -> float | None:
+    """Var[w] of an init spec for a layer of the given fans; None where the theory does not apply."""
+    var = layer_variances(init, fan_in, fan_out)
+    return None if var is None else var[0]
+
+
+def bias_variance(init: str, fan_in: int, fan_out: int | None = None, bias: str | None = None) -> float:
+    """Var[b] under the init's bias policy (or the study's override ``bias``): nn.Linear's
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) gives 1/(3 fan_in), zero gives 0, and an init that draws
+    its own bias the variance its record gives (0 if it gives none)."""
+    policy = registry.bias_policy(init, bias)
+    if policy == "default":
         return 1.0 / (3.0 * fan_in)
-    if name in ("xavier_uniform", "xavier_normal"):  # Glorot & Bengio 2010, eq. 16
-        return 2.0 / (fan_in + fan_out)
-    if name in ("he_uniform", "he_normal"):  # He et al. 2015, eq. 10
-        return 2.0 / fan_in
-    if name == "lecun_normal":  # LeCun et al. 1998
-        return 1.0 / fan_in
-    if name == "orthogonal":  # Saxe et al. 2014: orthonormal rows or columns
-        return 1.0 / max(fan_in, fan_out)
-    if name == "fan_in_uniform":  # the lecture's U(-1/n_in, 1/n_in)
-        return 1.0 / (3.0 * fan_in**2)
-    if name == "uniform" and args[0] + args[1] == 0:
-        return (args[1] - args[0]) ** 2 / 12.0
-    return None
-
-
-def bias_variance(init: str, fan_in: int) -> float:
-    """Var[b] under the init's bias policy: nn.Linear's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) or zero."""
-    return 0.0 if bias_policy(init) == "zero" else 1.0 / (3.0 * fan_in)
+    if policy == "zero":
+        return 0.0
+    rec, args = registry.bind(init)
+    var = (
+        rec.bias_variance(fan_in, fan_in if fan_out is None else fan_out, *args)
+        if rec.bias_variance
+        else None
+    )
+    return 0.0 if var is None else float(var)
 
 
 def forward_variances(activation: str, q1: float, var_w, var_b, fan_in) -> np.ndarray:
@@ -200,10 +210,10 @@ def predict(activation: str, init: str, units, first_act_std: float) -> tuple[np
     """
     units = [int(u) for u in units]
     fan_in, fan_out = units[:-1], units[1:]
-    var_w = [weight_variance(init, i, o) for i, o in zip(fan_in, fan_out, strict=True)]
-    if activation not in ACTIVATIONS or any(v is None for v in var_w):
+    var = [layer_variances(init, i, o) for i, o in zip(fan_in, fan_out, strict=True)]
+    if activation not in ACTIVATIONS or any(v is None for v in var):
         return None
-    var_b = [bias_variance(init, i) for i in fan_in]
+    var_w, var_b = [v[0] for v in var], [v[1] for v in var]
     q = forward_variances(activation, preactivation_variance(activation, first_act_std), var_w, var_b, fan_in)
     std = np.array([activation_std(activation, qi) for qi in q])
     return std, np.sqrt(backward_ratios(activation, q, var_w, fan_out))
