@@ -70,7 +70,14 @@ def _hermgauss(points: int) -> tuple[np.ndarray, np.ndarray]:
     return np.polynomial.hermite.hermgauss(points)
 
 
-def gaussian_rule(q: float, points: int = QUADRATURE_POINTS, step: float = WIDE_STEP) -> tuple[np.ndarray, np.ndarray]:
+@functools.cache
+def _leggauss(points: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(points)
+
+
+def gaussian_rule(
+    q: float, points: int = QUADRATURE_POINTS, step: float = WIDE_STEP
+) -> tuple[np.ndarray, np.ndarray]:
     """Nodes z_i and weights w_i with E[g(z)] ~= sum_i w_i g(z_i) for z ~ N(0, q).
 
     Gauss-Hermite, E[g(z)] = pi^-1/2 sum_i w_i g(sqrt(2q) x_i), for q <= ``WIDE_Q``. Above it too few
@@ -103,7 +110,7 @@ def kinked_gaussian_rule(q: float, kink=0.0) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(kink.shape), np.ones(kink.shape)
     half = 10.0 * sd
     panels = math.ceil(10.0 * sd / min(1.0, sd))  # per side: a side spans at most 20 sd
-    x, w = np.polynomial.legendre.leggauss(PANEL_NODES)
+    x, w = _leggauss(PANEL_NODES)
     frac = ((np.arange(panels)[:, None] + 0.5 * (x + 1.0)) / panels).ravel()  # nodes on [0, 1]
     wfrac = np.tile(w / (2.0 * panels), panels)
     t = np.clip(kink, -half, half)
