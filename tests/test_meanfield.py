@@ -240,8 +240,8 @@ def test_monte_carlo_through_wide_random_nets(gaussians, act, var_w, var_b):
 def test_jacobian_spectrum_at_criticality(act, var_b):
     """Pennington et al. 2017: at chi_1 = 1 the mean squared singular value is 1 for both weight laws; the
     spread (normalised variance) is depth (mu_2/mu_1^2 - 1 + 1) for Gaussian and depth (mu_2/mu_1^2 - 1)
-    for orthogonal weights. Tolerance 20%: one 400 x 400 Jacobian; its normalised variance fluctuates by a
-    few % across seeds at this width (checked), and free independence holds up to O(1/400)."""
+    for orthogonal weights. One 400 x 400 Jacobian: over 8 seeds its m1 had sd 4-7% and its normalised
+    variance 2-4% (and a bias of up to 3%: free independence holds up to O(1/400)); we allow 25% and 15%."""
     n, depth, rng = 400, 4, np.random.default_rng(3)
     f, df = theory.activation_functions(act)
     var_w = meanfield.critical_weight_variance(act, var_b)
@@ -258,5 +258,5 @@ def test_jacobian_spectrum_at_criticality(act, var_b):
         jjt = jac @ jac.T  # the eigenvalues' moments are traces: m1 = tr(JJ^T)/n, m2 = tr((JJ^T)^2)/n
         m1, m2 = np.trace(jjt) / n, np.sum(jjt * jjt) / n
         assert mean == pytest.approx(1.0, abs=1e-9)
-        assert m1 == pytest.approx(mean, rel=0.2)
-        assert m2 / m1**2 - 1 == pytest.approx(var / mean**2, rel=0.2)
+        assert m1 == pytest.approx(mean, rel=0.25)
+        assert m2 / m1**2 - 1 == pytest.approx(var / mean**2, rel=0.15)

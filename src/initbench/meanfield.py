@@ -43,7 +43,7 @@ Usage::
     p = meanfield.fixed_point("tanh", 1.5, 0.05)      # p.q_star, p.c_star, p.chi1, p.chi_c, p.xi_q, p.xi_c
     meanfield.critical_weight_variance("tanh", 0.05)   # var_w on the edge of chaos
     meanfield.chi1_map("tanh", var_w[None, :], var_b[:, None])   # Poole et al. 2016, Fig. 2
-    meanfield.xi_c_curve("tanh", np.linspace(1, 4, 61), 0.05)    # Schoenholz et al. 2017, Fig. 5's 6 xi_c
+    meanfield.xi_c_curve("tanh", np.linspace(1, 4, 61), 0.05)    # Schoenholz et al. 2017's 6 xi_c line
 """
 
 from __future__ import annotations
@@ -91,9 +91,8 @@ def _arccos_kernel(c: float) -> float:
     return (math.sqrt(1.0 - c * c) + (math.pi - math.acos(c)) * c) / (2.0 * math.pi)
 
 
-@functools.lru_cache(
-    maxsize=4096
-)  # the correlation map's normaliser, _cross(q, 1), recurs in every root-find step
+# cached: the correlation map's normaliser, _cross(q, 1), recurs in every step of c*'s root find
+@functools.lru_cache(maxsize=4096)
 def _cross(activation: str, q: float, c: float) -> float:
     """E[f(u1) f(u2)]: exact for relu and identity."""
     if activation == "relu":
@@ -121,7 +120,7 @@ def length_map(activation: str, q: float, var_w: float, var_b: float) -> float:
 
 def length_map_slope(activation: str, q: float, var_w: float) -> float:
     """d q^l / d q^{l-1} at q: var_w E[u f(u) f'(u)] / q (Stein's lemma), var_w f'(0)^2 (+ 0) at q = 0 for odd f."""
-    theory._check(activation)
+    theory.activation_functions(activation)  # checks the name
     if activation in _SLOPE:
         return var_w * _SLOPE[activation]
     f, df = theory.activation_functions(activation)
@@ -176,7 +175,7 @@ def _root(f, a: float, b: float, xtol: float = _XTOL) -> float:
 def fixed_point_q(activation: str, var_w: float, var_b: float, q0: float = 1.0) -> float:
     """q*, the fixed point the length map reaches from q^0 = ``q0`` (the same from every q0 > 0 but in the
     marginal relu (2, 0) and identity (1, 0) cases); 0 or math.inf where it has no positive finite one."""
-    theory._check(activation)
+    theory.activation_functions(activation)  # checks the name
     if activation in _SLOPE:
         s = var_w * _SLOPE[activation]
         if s < 1.0:
@@ -232,7 +231,7 @@ def _depth_scale(chi: float) -> float:
 def chi1(activation: str, var_w: float, var_b: float, q0: float = 1.0) -> float:
     """chi_1 = var_w E[f'(sqrt(q*) z)^2] (Poole et al. 2016); var_w / 2 for relu and var_w for identity at any q."""
     if activation in _SLOPE:
-        theory._check(activation)
+        theory.activation_functions(activation)  # checks the name
         return var_w * _SLOPE[activation]
     q = fixed_point_q(activation, var_w, var_b, q0)
     return var_w * theory.derivative_second_moment(activation, q)
@@ -256,7 +255,7 @@ def critical_weight_variance(activation: str, var_b: float) -> float:
 
     chi_1 grows with var_w; a bracket is doubled upwards from where chi_1 <= var_w max f'^2 < 1, then a root find.
     """
-    theory._check(activation)
+    theory.activation_functions(activation)  # checks the name
     if activation in _SLOPE:
         return 1.0 / _SLOPE[activation]
     _, df = theory.activation_functions(activation)
@@ -274,11 +273,9 @@ def critical_weight_variance(activation: str, var_b: float) -> float:
 
 
 def chi1_map(activation: str, var_w, var_b) -> np.ndarray:
-    """chi_1 over broadcast arrays of var_w and var_b (Poole et al. 2016, Fig. 2 maps it over sigma_w, sigma_b)."""
+    """chi_1 over broadcast arrays of var_w and var_b, without c* (Poole et al. 2016, Fig. 2: pass sigma_w**2)."""
     vw, vb = np.broadcast_arrays(np.asarray(var_w, dtype=float), np.asarray(var_b, dtype=float))
-    flat = [
-        chi1(activation, float(w), float(b)) for w, b in zip(vw.ravel(), vb.ravel(), strict=True)
-    ]  # no c* needed
+    flat = [chi1(activation, float(w), float(b)) for w, b in zip(vw.ravel(), vb.ravel(), strict=True)]
     return np.array(flat).reshape(vw.shape)
 
 
@@ -299,7 +296,8 @@ def jacobian_spectrum_moments(
     The mean is chi_1^depth for any weights. Free factors add their normalised variances m2 / m1^2 - 1:
     mu_2 / mu_1^2 - 1 for each D_l^2, with mu_k = E[f'(sqrt(q*) z)^(2k)], and 1 for each Gaussian W W^T
     (Marchenko-Pastur, square) or 0 for an orthogonal one. So var = mean^2 depth (mu_2 / mu_1^2 - 1 + s),
-    s = 1 (gaussian) or 0 (orthogonal): Pennington et al.'s sigma^2 = L (mu_2 / mu_1^2 - 1 - s_1) at chi_1 = 1.
+    s = 1 (gaussian) or 0 (orthogonal); at chi_1 = 1 this is Pennington et al.'s
+    sigma^2 = L (mu_2 / mu_1^2 - 1 - s_1), with s_1 = -1 for Gaussian and 0 for orthogonal weights.
     """
     spread = {"gaussian": 1.0, "orthogonal": 0.0}
     if weights not in spread:
