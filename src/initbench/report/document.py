@@ -5,8 +5,11 @@ of the same HTML. Same inputs give the same bytes: no timestamps, stable SVG ids
 taken from the code's commit date.
 
 ``report/templates/report.html.j2`` lays the sections out in the order of ``sections.SECTIONS``:
-for each, its numbered heading, then ``report/templates/sections/<id>.html.j2`` with its own
-context as ``c`` (or one "not run" line if its study did not run).
+for each, its anchor and numbered heading, then ``report/templates/sections/<id>.html.j2`` (or one
+"not run" line if its study did not run). A section's template sees its own context as ``c``, every
+section's as ``ctx[id]``, the headings as ``headings[id]`` (for cross-references), the figures
+(``m.figure(figures, name)``, ``m.ref(figures, name)``), ``method`` (the statistics' settings) and
+``not_run`` (the studies that sections needed and that did not run).
 """
 
 from __future__ import annotations
