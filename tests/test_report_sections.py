@@ -98,4 +98,4 @@ def test_a_section_whose_study_did_not_run_is_not_built(tmp_path, monkeypatch):
     assert called == [] and "he-lab" not in ctx["ctx"]
     shown = {s["id"]: s["shown"] for s in ctx["sections"]}
     assert shown["xavier-lab"] and not shown["he-lab"] and shown["range"]
-    assert ctx["not_run"] == ["same_weights", "he_lab", "depth", "table1"]
+    assert ctx["not_run"] == ["same_weights", "he_lab", "depth", "criticality", "isometry", "table1"]

@@ -120,6 +120,13 @@ def check(config: dict) -> None:
                 raise GridError(f"{where}.activation[{i}]: {e}") from None
         if not seeds_of(study):
             raise GridError(f"{where}.seeds: need at least one seed")
+        jacobian = (study.get("stats") or {}).get("jacobian")
+        shallowest = min(len(h) for h in architectures(study))
+        if jacobian and max(jacobian["depths"]) > shallowest:
+            raise GridError(
+                f"{where}.stats.jacobian.depths: {max(jacobian['depths'])} is deeper than the study's "
+                f"shallowest network ({shallowest} hidden layers)"
+            )
         canon = [registry.canonical(spec) for spec in specs]
         twice = sorted({c for c in canon if canon.count(c) > 1})
         if twice:
