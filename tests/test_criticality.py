@@ -118,4 +118,5 @@ def test_reduction_names_what_the_default_left_out():
 
     text = reduction(_cfg("config/config.yaml"), "criticality")
     assert text.startswith("Reduced from config/paper.yaml:") and "depths" in text and "width 64" in text
+    assert "fashion_mnist, 12,800 training samples (paper.yaml: mnist, 51,200 training samples)" in text
     assert reduction(_cfg("config/paper.yaml"), "criticality") == "This is config/paper.yaml's full study."

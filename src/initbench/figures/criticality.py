@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.colors as mcolors
 import numpy as np
+from matplotlib.lines import Line2D
 
 from initbench import meanfield, stats
 from initbench.figures import critdata
@@ -30,24 +31,21 @@ def _uniform_widths(tables: Tables) -> list[int]:
     return sorted(int(w) for w in s.loc[uniform, "width"].unique())
 
 
-def _chi1_panel(ax, activation: str, marks: list[tuple[str, float, float]]):
-    sw = np.linspace(
-        0.05, 3.0, 60
-    )  # sigma_w, as Poole et al. 2016's Fig. 2 (they plot sigma_w^2 ranges alike)
+def _chi1_panel(ax, activation: str, marks: list[tuple[str, list[tuple[float, float]]]]):
+    """One activation's chi_1 map; ``marks``: (label, [(sigma_w^2, sigma_b^2), ...]) drawn as points, labelled once."""
+    sw = np.linspace(0.05, 3.0, 60)  # sigma_w and sigma_b, the axes of Poole et al. 2016's Fig. 2
     sb = np.linspace(0.0, 1.0, 31)
     chi = meanfield.chi1_map(activation, sw[None, :] ** 2, sb[:, None] ** 2)
     norm = mcolors.TwoSlopeNorm(vmin=-3, vcenter=0.0, vmax=3)
-    mesh = ax.pcolormesh(
-        sw, sb, np.log2(np.clip(chi, 2**-3, 2**3)), cmap="RdBu_r", norm=norm, shading="nearest"
-    )
+    log_chi = np.log2(np.clip(chi, 2**-3, 2**3))
+    mesh = ax.pcolormesh(sw, sb, log_chi, cmap="RdBu_r", norm=norm, shading="nearest")
     ax.contour(sw, sb, chi, levels=[1.0], colors="#111111", linewidths=1.3)
-    for label, w2, b2 in marks:
+    for label, points in marks:
+        w, b = np.sqrt(np.array(points, dtype=float).T)
         ax.plot(
-            np.sqrt(w2), np.sqrt(b2), marker="o", markersize=4.5, color="#111111", markerfacecolor="#ffffff"
+            w, b, marker="o", markersize=4.5, color="#111111", markerfacecolor="#ffffff", linestyle="none"
         )
-        ax.annotate(
-            label, (np.sqrt(w2), np.sqrt(b2)), xytext=(4, 4), textcoords="offset points", fontsize=6.5
-        )
+        ax.annotate(label, (w[-1], b.max()), xytext=(4, 4), textcoords="offset points", fontsize=6.5)
     ax.set(xlabel="σw", ylabel="σb", title=f"{activation}: χ₁ (black line: χ₁ = 1)")
     ax.grid(False)
     return mesh
@@ -57,10 +55,10 @@ def fig_chi1_map(tables: Tables, config: dict):
     """Poole et al. 2016's Fig. 2 for tanh and ReLU, each with its inits, and chi_1 measured on real nets."""
     fig, axes = subplots(3, height=2.5)
     widths = _uniform_widths(tables) or [100]
-    tanh_marks = [("Xavier", 1.0, 0.0)]  # 2 n / (n + n) on a square layer, zero bias
-    for n in widths:
-        w2, b2 = critdata.init_sigmas("default", n)
-        tanh_marks.append((f"default, N = {n}", w2, b2))
+    tanh_marks = [
+        ("Xavier", [(1.0, 0.0)]),  # 2 n / (n + n) on a square layer, zero bias
+        (f"default, N = {', '.join(map(str, widths))}", [critdata.init_sigmas("default", n) for n in widths]),
+    ]
     cells = critdata.phase_cells(tables)
     if len(cells):
         w2, b2 = cells["sigma_w2"], cells["sigma_b2"]
@@ -75,7 +73,7 @@ def fig_chi1_map(tables: Tables, config: dict):
             fontsize=6.5,
         )
     _chi1_panel(axes[0], "tanh", tanh_marks)
-    mesh = _chi1_panel(axes[1], "relu", [("He", 2.0, 0.0)])
+    mesh = _chi1_panel(axes[1], "relu", [("He", [(2.0, 0.0)])])
     cbar = fig.colorbar(mesh, ax=axes[:2], location="bottom", shrink=0.6, aspect=30)
     cbar.set_label("log₂ χ₁ (red: chaos, gradients grow; blue: order, they vanish)")
     ax = axes[2]
@@ -129,39 +127,33 @@ def fig_phase_diagram(tables: Tables, config: dict):
     fine = np.union1d(np.linspace(x_edges[0], x_edges[-1], 61), [crit])
     xi = meanfield.xi_c_curve("tanh", fine, var_b)
     factor = critdata.depth_factor()
-    ax.plot(fine, xi, color="#ffffff", linestyle=":", linewidth=1.6, label="ξ_c")
-    ax.plot(fine, factor * xi, color="#ffffff", linestyle="--", linewidth=1.8, label=f"{factor:g} ξ_c")
+    ax.plot(fine, xi, color="#ffffff", linestyle=":", linewidth=1.6)
+    ax.plot(fine, factor * xi, color="#ffffff", linestyle="--", linewidth=1.8)
     ax.axvline(crit, color="#ffffff", linewidth=0.8, alpha=0.7)
-    ax.annotate(
-        f"χ₁ = 1 at σw² = {crit:.3f}",
-        (crit, y_edges[-1]),
-        xytext=(3, -10),
-        textcoords="offset points",
-        color="#ffffff",
-        fontsize=6.5,
-    )
     bad = cells[~cells["agrees"]]
-    ax.scatter(
-        bad["sigma_w2"],
-        bad["depth"],
-        marker="x",
-        s=22,
-        color="#E69F00",
-        linewidths=1.4,
-        label="trains ≠ prediction",
-        zorder=3,
-    )
+    ax.scatter(bad["sigma_w2"], bad["depth"], marker="x", s=22, color="#E69F00", linewidths=1.4, zorder=3)
     ax.set(
         yscale="log", ylim=(y_edges[0], y_edges[-1]), xlim=(x_edges[0], x_edges[-1]),
         xlabel="σw²", ylabel="hidden layers (depth)",
-        title=f"tanh, σb² = {var_b:g}, width {width}: trains iff depth ≲ {factor:g} ξ_c?",
+        title=f"tanh, σb² = {var_b:g}, width {width}; edge of chaos (thin line) at σw² = {crit:.3f}",
     )  # fmt: skip
     ax.set_yticks(depths, [str(d) for d in depths])
     ax.minorticks_off()
     ax.grid(False)
-    leg = ax.legend(loc="lower right", facecolor="#444444", framealpha=0.6, frameon=True)
-    for text in leg.get_texts():
-        text.set_color("#ffffff")
+    # the lines are white on the map; their legend, outside it on white paper, draws them dark
+    handles = [
+        Line2D([], [], color="#333333", linestyle=":", linewidth=1.6, label="ξ_c (white on the map)"),
+        Line2D(
+            [],
+            [],
+            color="#333333",
+            linestyle="--",
+            linewidth=1.8,
+            label=f"{factor:g} ξ_c, the predicted limit",
+        ),
+        Line2D([], [], color="#E69F00", marker="x", linestyle="none", label="trains ≠ prediction"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3)
     return fig
 
 

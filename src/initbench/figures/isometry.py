@@ -69,7 +69,11 @@ def _isometry_rows(tables: Tables, table: str) -> pd.DataFrame:
 
 
 def fig_jacobian_spectra(tables: Tables, config: dict):
-    """Densities of log10 of the squared singular values of dh_l/dh_1, a row per activation, a column per depth."""
+    """Histograms of log10 of the squared singular values of dh_l/dh_1, a row per activation, a column per depth.
+
+    The y axis is the share of values per bin on a log scale, so that the pile at the floor (ReLU's zeros)
+    does not flatten the shape near 1.
+    """
     sp = tables.get("spectra")
     if sp.empty:
         return empty_figure("No rows in table 'spectra' (no study sets stats.jacobian).")
@@ -78,9 +82,9 @@ def fig_jacobian_spectra(tables: Tables, config: dict):
     if not shown:
         return empty_figure("Table 'spectra' holds no Jacobian of 2 or more layers.")
     acts = [a for a in ("tanh", "relu") if a in set(sp["activation"])] or sorted(sp["activation"].unique())
-    fig, axes = subplots(len(shown), nrows=len(acts), height=1.9, squeeze=False, sharex=True)
+    fig, axes = subplots(len(shown), nrows=len(acts), height=1.75, squeeze=False, sharex=True, sharey=True)
     lam = np.log10(np.maximum(sp["singular_value"].astype(float) ** 2, SQ_FLOOR))
-    bins = np.linspace(np.log10(SQ_FLOOR), max(float(lam.max()), 1.0) + 0.1, 56)
+    bins = np.linspace(np.log10(SQ_FLOOR), max(float(lam.max()), 1.0) + 0.1, 45)
     sp = sp.assign(loglam=lam)
     for row, act in enumerate(acts):
         for col, layer in enumerate(shown):
@@ -90,22 +94,17 @@ def fig_jacobian_spectra(tables: Tables, config: dict):
                 v = v[v["layer"] == layer]["loglam"]
                 if v.empty:
                     continue
-                dens, _ = np.histogram(v, bins=bins, density=True)
-                ax.stairs(
-                    dens,
-                    bins,
-                    color=arm["color"],
-                    linestyle=arm["linestyle"],
-                    linewidth=1.2,
-                    label=arm["label"],
-                )
+                share, _ = np.histogram(v, bins=bins, weights=np.full(len(v), 1.0 / len(v)))
+                ax.stairs(share, bins, color=arm["color"], linestyle=arm["linestyle"], linewidth=1.2,
+                          label=arm["label"] if col == 0 else None)  # fmt: skip
             ax.axvline(0.0, color="#999999", linewidth=0.7)
+            ax.set(yscale="log", ylim=(1e-3, 1.5))
             ax.set_title(f"{act}: dh_{layer}/dh_1", fontsize=7.5)
             if row == len(acts) - 1:
                 ax.set_xlabel("log₁₀ (singular value²)")
             if col == 0:
-                ax.set_ylabel("density")
-        axes[row][0].legend(loc="upper left", fontsize=5.8)
+                ax.set_ylabel("share per bin")
+    fig.legend(loc="outside lower center", ncols=2, fontsize=6.2)
     return fig
 
 
@@ -192,7 +191,7 @@ def fig_isometry_curves(tables: Tables, config: dict):
         ylabel="training loss (10-step mean)",
         title=f"depth {depth}: learning curves",
     )
-    ax1.legend(fontsize=5.8, loc="lower left")
+    fig.legend(*ax1.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=6.2)
     ax2.set_yticks(range(len(labels)), labels, fontsize=5.5)
     ax2.invert_yaxis()
     ax2.set(xlabel="final validation accuracy (%)", title="after training")

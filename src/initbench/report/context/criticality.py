@@ -49,19 +49,26 @@ def _describe(study: dict) -> dict[str, str]:
     }
 
 
+def _data(config: dict, study: dict) -> str:
+    """A study's dataset in words: its kind and, if it trains on a subset, how many samples."""
+    names = study.get("dataset")
+    opts = config.get("datasets", {}).get(names if isinstance(names, str) else names[0], {})
+    subset = opts.get("train_subset")
+    return f"{opts.get('kind', names)}" + (f", {subset:,} training samples" if subset else "")
+
+
 def reduction(config: dict, study: str, paper_path: Path = PAPER_YAML) -> str:
-    """What this run's ``study`` left out of ``config/paper.yaml``'s, in words ("" if they are the same)."""
+    """What this run's ``study`` left out of ``config/paper.yaml``'s, in words ("" if either lacks it)."""
     if not paper_path.exists():
         return ""
-    paper = (yaml.safe_load(paper_path.read_text(encoding="utf-8")) or {}).get("studies", {}).get(study)
+    paper_cfg = yaml.safe_load(paper_path.read_text(encoding="utf-8")) or {}
+    paper = paper_cfg.get("studies", {}).get(study)
     ours = config.get("studies", {}).get(study)
     if not paper or not ours:
         return ""
     a, b = _describe(ours), _describe(paper)
+    a["data"], b["data"] = _data(config, ours), _data(paper_cfg, paper)
     diff = [f"{a[k]} (paper.yaml: {b[k]})" for k in a if a[k] != b[k]]
-    data = [ours.get("dataset"), paper.get("dataset")]
-    if data[0] != data[1]:
-        diff.append(f"dataset {data[0]} (paper.yaml: {data[1]})")
     return (
         f"Reduced from config/paper.yaml: {join(diff)}."
         if diff
@@ -188,7 +195,13 @@ def isometry(run: Run) -> dict | None:
         "var_b": f"{var_b:g}",
         "critical": f"{meanfield.critical_weight_variance('tanh', var_b):.3f}",
         "rows": rows,
-        "reduction": " ".join(
-            f"{s}: {r}" for s in critdata.ISOMETRY_STUDIES if (r := reduction(run.config, s))
-        ),
+        "reduction": _joint_reduction(run.config, critdata.ISOMETRY_STUDIES),
     }
+
+
+def _joint_reduction(config: dict, studies) -> str:
+    """One sentence for studies reduced alike, else one per study."""
+    texts = {s: r for s in studies if (r := reduction(config, s))}
+    if len(set(texts.values())) == 1 and len(texts) > 1:
+        return f"{join(f'Study {s}' if i == 0 else s for i, s in enumerate(texts))}: {next(iter(texts.values()))}"
+    return " ".join(f"Study {s}: {r}" for s, r in texts.items())
