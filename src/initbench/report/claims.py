@@ -205,8 +205,11 @@ def _share_row(tables: Tables, t: ShareTest) -> dict:
     threshold = float(published()["numbers"][t.study][t.threshold])
     cells = critdata.phase_cells(tables)
     res = stats.share_test(int(cells["agrees"].sum()), len(cells), threshold)
-    factor = critdata.depth_factor()
     where = f"{t.study}, {len(cells)} cells (σw² × depth)" if len(cells) else f"{t.study}: not run"
+    metric = (
+        f"share of cells where “trains” (mean accuracy ≥ chance + {100 * stats.TRAINED_MARGIN:g} points) "
+        f"agrees with “depth ≤ {critdata.depth_factor():g} ξ_c”"
+    )
     ours = (
         f"{res.k} of {res.n} cells agree ({100 * res.share:.1f} %, {stats.CONFIDENCE:.0%} CI "
         f"{100 * res.lo:.1f}–{100 * res.hi:.1f} %); threshold {100 * threshold:g} %"
@@ -217,8 +220,7 @@ def _share_row(tables: Tables, t: ShareTest) -> dict:
         "test": "binomial test",
         "study": t.study,
         "where": where,
-        "metric": f"share of cells where “trains” (mean accuracy ≥ chance + {100 * stats.TRAINED_MARGIN:g} points) "
-        f"agrees with “depth ≤ {factor:g} ξ_c”",
+        "metric": metric,
         "a": "agreeing cells",
         "b": "threshold",
         "a_label": "agreeing cells",
@@ -229,8 +231,7 @@ def _share_row(tables: Tables, t: ShareTest) -> dict:
         "ci_b": 0.0,
         "ours_a": f"{100 * res.share:.1f} %" if res.n else "n/a",
         "ours_b": f"{100 * threshold:g} %",
-        "ours_text": f"share of cells where “trains” (mean accuracy ≥ chance + {100 * stats.TRAINED_MARGIN:g} "
-        f"points) agrees with “depth ≤ {factor:g} ξ_c”, {where}: {ours}",
+        "ours_text": f"{metric}, {where}: {ours}",
         "n": res.n,
         "diff": res.share - threshold,
         "diff_lo": res.lo - threshold,
