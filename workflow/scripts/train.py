@@ -12,7 +12,8 @@ jobs.train(
     data=snakemake.input.data,
     outdir=str(Path(snakemake.output.meta).parent),
     checkpoint=snakemake.params.checkpoint,
-    device=snakemake.params.device,
+    placement=snakemake.params.placement,
+    gpu_jobs=snakemake.params.gpu_jobs,
     threads=snakemake.threads,
     log=snakemake.log[0],
 )
