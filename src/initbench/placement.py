@@ -26,11 +26,12 @@ from pathlib import Path
 from . import devices, grid, packsize
 
 # Matmul FLOPs per training step below which a pack trains on the CPU under device auto. Measured:
-# the toy lab's pack (240 FLOPs a step) takes 0.57 ms a step on two CPU cores here, and took
-# 1.75 ms a step on an H200 (70 s for its 40,000 steps). A CPU
-# core does 10 GFLOP/s or more on these matmuls, so a step of 1e7 FLOPs costs about 1 ms there:
-# about what a GPU step costs in kernel launches alone. Below it the GPU cannot be faster, and its
-# job would also pay CUDA's start-up (seconds) and hold a GPU slot another pack could use.
+# the toy lab's pack (240 FLOPs a step, 40,000 steps and 1,000 evaluations) took 70 s on an H200
+# and takes 65 s on one shared CPU core here: at that size a step costs its kernel launches and
+# their overheads, about a millisecond, wherever it runs. A CPU core does 10 GFLOP/s or more on
+# these matmuls, so up to about 1e7 FLOPs a step still costs about a millisecond on it. Below
+# that the GPU cannot be faster, and a GPU job would also pay CUDA's start-up (seconds) and hold
+# a GPU slot that another pack could use, while a CPU job runs beside the GPU jobs.
 MIN_GPU_STEP_FLOPS = 10**7
 # At most this many jobs share one GPU under gpu_jobs: auto. Jobs in one GPU time-slice it; what
 # sharing gains is overlap: one job's start-up (Python, torch, CUDA, data: 5-12 s a job on the
