@@ -82,3 +82,22 @@ def test_bench_paper_runs_a_tiny_grid_on_the_cpu(tmp_path, capsys):
     lines = {line.split()[0] for line in text.splitlines() if line[:1].isalpha()}
     assert {"same_weights", "depth", "paper", "wide_new", "all"} <= lines
     assert "wide_new (new)" in text
+
+
+def test_paper_offline_is_the_paper_grid_on_offline_data():
+    """Same studies, architectures, inits, seeds and training; every dataset offline, of the same
+    input size, except CIFAR-10's stand-in (Shapeset: 1024 inputs for 3072), said in its comment."""
+    paper = ibconfig.load(REPO / "config/paper.yaml", SCHEMA)
+    offline = ibconfig.load(REPO / "tests/config/paper-offline.yaml", SCHEMA)
+    assert offline["pack_size"] == paper["pack_size"] and offline["threads"] == paper["threads"]
+    stand_in = {"mnist": "mnist_stand_in", "cifar10": "cifar10_stand_in"}
+    for name, study in paper["studies"].items():
+        ds = study["dataset"]
+        renamed = [stand_in.get(d, d) for d in ([ds] if isinstance(ds, str) else ds)]
+        mine = offline["studies"][name]
+        assert mine == {**study, "dataset": renamed if isinstance(ds, list) else renamed[0]}
+    kinds = {name: opts.get("kind") or name for name, opts in offline["datasets"].items()}
+    assert set(kinds.values()) <= {"fashion_mnist", "shapeset", "mnist1d", "toy1d"}  # no download
+    assert kinds["mnist_stand_in"] == "fashion_mnist" and kinds["cifar10_stand_in"] == "shapeset"
+    assert "cifar10_stand_in: Shapeset" in (REPO / "tests/config/paper-offline.yaml").read_text()
+    assert len(placement.plan(offline, None)[0]) == len(placement.plan(paper, None)[0])

@@ -121,10 +121,10 @@ def test_out_of_memory_ends_the_job_with_one_line_and_keeps_nothing(tmp_path, mo
     cfg, packs = _packs("tests/config/tiny.yaml")
     spec = packs[("he_lab", "mnist1d-h32x64x32-relu")]
     placed = placement.place(spec, placement.data_of(cfg, spec), "cpu")
-    x = torch.rand(50, 40)
-    y = torch.arange(50) % 10
-    monkeypatch.setattr(datasets, "load", lambda path: {f"{a}_{s}": t for s in ("train", "val", "test")
-                                                        for a, t in (("x", x), ("y", y))})  # fmt: skip
+    x, y = torch.rand(50, 40), torch.arange(50) % 10
+    loaded = {f"{a}_{s}": t for s in ("train", "val", "test") for a, t in (("x", x), ("y", y))}
+    loaded["meta"] = {"kind": "mnist1d"}
+    monkeypatch.setattr(datasets, "load", lambda path: loaded)
     ckpt, out = tmp_path / "ckpt.pt", tmp_path / "out"
 
     def oom(*args, checkpoint=None, **kwargs):
@@ -140,9 +140,10 @@ def test_out_of_memory_ends_the_job_with_one_line_and_keeps_nothing(tmp_path, mo
     assert len(lines) == 1 and "Traceback" not in log.read_text()
     line = lines[0]
     assert f"pack he_lab/mnist1d-h32x64x32-relu ({len(spec['variants'])} variants)" in line
-    assert f"estimated {placed['estimate_mb']} MB" in line
+    estimate = packsize.pack_bytes(spec, packsize.Data("mnist1d", 150)) / 2**20
+    assert f"estimated {estimate:.0f} MB" in line
     fit = int(re.search(r"pack_memory_mb: (\d+)", line)[1])
-    assert 100 <= fit <= placed["estimate_mb"]
+    assert 100 <= fit <= estimate
     assert not ckpt.exists() and not (out.exists() and any(out.iterdir()))
 
 
@@ -178,3 +179,16 @@ def test_tiny_packs_ask_for_no_gpu_and_the_others_share_fake_gpus(tmp_path):
         log = (tmp_path / f"results/logs/train/{pack}.log").read_text()
         assert bool(re.search(r"GPU [01] \(of 2 visible\) is this job's", log)) == claimed, log[-2000:]
         assert "variants on cpu" in log
+    # on a machine without GPUs (or with other GPUs) nothing reruns: params do not name the machine
+    again = snakemake(
+        f"results/runs/{toy}/meta.json", f"results/runs/{he}/meta.json", "-n", "--configfile", str(TINY),
+        "--config", "device=auto", "gpu_jobs=2", cwd=tmp_path, env={"INITBENCH_DEVICE": "", "INITBENCH_GPUS": "0"},
+    )  # fmt: skip
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+
+
+def test_what_the_snakefile_and_make_run_import_stays_torch_free():
+    code = "import sys, initbench.placement, initbench.devices; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(SRC)}).stdout  # fmt: skip
+    assert out.strip() == "False"

@@ -115,7 +115,7 @@ def train(
         except torch.cuda.OutOfMemoryError as err:
             if checkpoint:
                 Path(checkpoint).unlink(missing_ok=True)  # a fitting pack is another spec: start over
-            line = out_of_memory_line(spec, placed.get("estimate_mb"), memory_mb, err, torch)
+            line = out_of_memory_line(spec, estimate_mb(spec, loaded), memory_mb, err, torch)
             print(line)
             print(line, file=sys.__stderr__)
             raise SystemExit(1) from None
@@ -127,6 +127,14 @@ def train(
         result.write(Path(outdir))
         if checkpoint and Path(checkpoint).exists():
             Path(checkpoint).unlink()  # the outputs now hold everything it did
+
+
+def estimate_mb(spec: dict, loaded: dict) -> float:
+    """packsize's estimate of the pack's memory, in MiB, for the dataset file's kind and size."""
+    from . import packsize
+
+    samples = sum(loaded[f"x_{split}"].shape[0] for split in ("train", "val", "test"))
+    return packsize.pack_bytes(spec, packsize.Data(loaded["meta"]["kind"], samples)) / 2**20
 
 
 def _gpu_share_mb(torch, dev: str, slots: int) -> float | None:

@@ -40,6 +40,8 @@ MIN_GPU_STEP_FLOPS = 10**7
 # more only add CUDA contexts (about 0.5 GB each) and contend for the host's cores.
 MAX_GPU_JOBS = 4
 GPU_MEMORY_VAR = "INITBENCH_GPU_MEMORY_MB"  # the main Snakemake process's reading, for every job
+GPU_JOBS_VAR = "INITBENCH_GPU_JOBS"  # and its gpu_jobs (an environment variable, not a param: it
+# depends on the machine, and a change of params would rerun every train job)
 
 
 def matmul_flops(sizes: list[int], samples: int) -> int:
@@ -56,22 +58,18 @@ def step_flops(spec: dict, data: packsize.Data) -> int:
 
 def place(spec: dict, data: packsize.Data, device: str) -> dict:
     """Where pack ``spec`` trains: ``device`` (the config's, for the job to resolve; ``cpu`` for a
-    tiny pack), ``gpu`` (the job's ``resources: gpu``, 0 or 1), the ``reason`` in words, its
-    ``step_flops`` and ``estimate_mb`` (packsize's estimate of its memory)."""
+    tiny pack), ``gpu`` (the job's ``resources: gpu``, 0 or 1), the ``reason`` in words and its
+    ``step_flops``. All but ``gpu`` are the same on every machine: the train rule passes them as
+    params, and a change of params reruns a job."""
     flops, asked = step_flops(spec, data), devices.wanted(device)
-    sizes = {"step_flops": flops, "estimate_mb": round(packsize.pack_bytes(spec, data) / 2**20)}
     if asked == "auto" and flops < MIN_GPU_STEP_FLOPS:
         reason = (
             f"device auto: {flops:.3g} matmul FLOPs per training step, under the "
             f"{MIN_GPU_STEP_FLOPS:.0e} a step needs to gain from a GPU"
         )
-        return {"device": "cpu", "gpu": 0, "reason": reason} | sizes
-    gpu = devices.train_job_gpus(device)
-    if asked == "auto":
-        reason = "device auto: a GPU is visible" if gpu else "device auto: no GPU is visible"
-    else:
-        reason = f"device {asked}" + (" ($INITBENCH_DEVICE)" if os.environ.get("INITBENCH_DEVICE") else "")
-    return {"device": device, "gpu": gpu, "reason": reason} | sizes
+        return {"device": "cpu", "gpu": 0, "reason": reason, "step_flops": flops}
+    reason = f"device {asked}" + (" ($INITBENCH_DEVICE)" if os.environ.get("INITBENCH_DEVICE") else "")
+    return {"device": device, "gpu": devices.train_job_gpus(device), "reason": reason, "step_flops": flops}
 
 
 def data_of(config: dict, spec: dict) -> packsize.Data:

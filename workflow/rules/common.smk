@@ -50,13 +50,17 @@ if placement.GPU_MEMORY_VAR not in os.environ:
     os.environ[placement.GPU_MEMORY_VAR] = str(placement.gpu_memory_mb(config) or 0)
 
 
-envvars:
-    "INITBENCH_GPU_MEMORY_MB",  # asserted, and passed on to remote jobs by the executor
-
-
 PACKS, GPU_JOBS = placement.plan(
     config, int(os.environ[placement.GPU_MEMORY_VAR]) or None
 )
+os.environ[placement.GPU_JOBS_VAR] = str(GPU_JOBS)  # for the train jobs
+
+
+envvars:
+    "INITBENCH_GPU_MEMORY_MB",  # asserted, and passed on to remote jobs by the executor
+    "INITBENCH_GPU_JOBS",
+
+
 DATASETS = grid.datasets_used(config)
 FIGURES = figures.catalog(config["studies"])
 ENV = "../../envs/initbench.yaml"
@@ -72,14 +76,18 @@ def pack_spec(wildcards):
     return PACKS[(wildcards.study, wildcards.pack)]
 
 
-def pack_placement(wildcards):
+def pack_place(wildcards):
     """Where a pack trains and whether its job asks for a GPU (initbench.placement)."""
     spec = pack_spec(wildcards)
     return placement.place(spec, placement.data_of(config, spec), config["device"])
 
 
+def pack_placement(wildcards):
+    return {k: v for k, v in pack_place(wildcards).items() if k != "gpu"}
+
+
 def pack_gpus(wildcards):
-    return pack_placement(wildcards)["gpu"]
+    return pack_place(wildcards)["gpu"]
 
 
 def pack_mem_mb(wildcards):

@@ -22,7 +22,6 @@ rule train:
     params:
         spec=pack_spec,
         placement=pack_placement,
-        gpu_jobs=GPU_JOBS,
         checkpoint=lambda w: (
             f"results/checkpoints/{w.study}/{w.pack}.pt"
             if config["checkpoint"]

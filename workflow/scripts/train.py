@@ -1,5 +1,6 @@
 """rule train: train one pack of variants."""
 
+import os
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's initbench, in any env
@@ -13,7 +14,7 @@ jobs.train(
     outdir=str(Path(snakemake.output.meta).parent),
     checkpoint=snakemake.params.checkpoint,
     placement=snakemake.params.placement,
-    gpu_jobs=snakemake.params.gpu_jobs,
+    gpu_jobs=int(os.environ.get("INITBENCH_GPU_JOBS", "1")),  # set by workflow/rules/common.smk
     threads=snakemake.threads,
     log=snakemake.log[0],
 )
