@@ -76,8 +76,9 @@ bench-paper: setup
 	$(BIN)/python -m initbench.paperbench $(CONFIGFILE) --out results/bench/paper.json
 
 # The GPU checks run from a bare GPU image too (no venv, no network): see tools/gpu-check.sh.
+# STEPS="bench tests" runs some of its steps (setup bench tests study report paper).
 gpu-check:
-	bash tools/gpu-check.sh
+	bash tools/gpu-check.sh $(STEPS)
 
 gpu-carry:
 	bash tools/gpu-carry.sh .gpu-carry

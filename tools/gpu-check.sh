@@ -7,7 +7,8 @@
 #
 # Steps and their time limits (seconds; override with e.g. GPU_CHECK_BENCH_S=300):
 #   setup   install the wheels of `make gpu-carry` (.gpu-carry/wheels, no network needed) into
-#           .gpu-carry/site, and Debian's Fashion-MNIST files into /usr/share/datasets/fashion-mnist
+#           .gpu-site (git-ignored, outside .gpu-carry so that a new carry of it keeps them), and
+#           Debian's Fashion-MNIST files into /usr/share/datasets/fashion-mnist
 #   bench   make bench-gpu: fp32/tf32/bf16 Xavier-lab packs at K >= 1000 with their share of the
 #           matmul rate measured in the same run, the depth-30 x 400 ReLU pack with the CUDA-graph
 #           flag off and on, set-up seconds, peak memory against the estimate
@@ -15,11 +16,14 @@
 #           INITBENCH_SYNC_DEBUG=1 (the engine runs its steps under
 #           torch.cuda.set_sync_debug_mode("error"))
 #   study   the default study end to end up to the figures: snakemake wall time with
-#           --resources gpu=<GPUs x gpu_jobs>, and the sum of the train jobs' seconds
+#           --resources gpu=<GPUs x gpu_jobs>, and the sum of the train jobs' seconds; it runs in
+#           $STUDY_DIR (default /tmp/initbench-gpu-check), and jobs.json and the logs go to $OUT
 #   report  the report rule alone, timed (it needs pango; a bare GPU image may lack it)
 #   paper   make bench-paper on tests/config/paper-offline.yaml: the projected wall time per
 #           study and precision
-# The device tool allows 10 minutes a command: run the steps in two or three calls if needed.
+# The device tool allows 10 minutes a command, so run it in two calls, e.g.
+#   OUT=$OUT bash tools/gpu-check.sh setup bench tests      (about 4-8 min)
+#   OUT=$OUT bash tools/gpu-check.sh setup study report paper   (setup is quick the second time)
 set -u
 cd "$(dirname "$0")/.."
 if [ "${1:-}" != __run ]; then # the outer call: set up the environment once, for every step
@@ -30,14 +34,16 @@ if [ "${1:-}" != __run ]; then # the outer call: set up the environment once, fo
     export CARRY=${CARRY:-$ROOT/.gpu-carry}
     export PY=${PYTHON:-python3}
     [ -x "$ROOT/.venv/bin/python" ] && PY=$ROOT/.venv/bin/python
-    export PYTHONPATH="$ROOT/src:$CARRY/site${PYTHONPATH:+:$PYTHONPATH}"
-    export PATH="$CARRY/site/bin:$PATH"
+    export SITE=${GPU_CHECK_SITE:-$ROOT/.gpu-site}
+    export PYTHONPATH="$ROOT/src:$SITE${PYTHONPATH:+:$PYTHONPATH}"
+    export PATH="$SITE/bin:$PATH"
     export SUMMARY=$OUT/summary.txt
-    export STUDY_DIR=${STUDY_DIR:-$OUT/default-study}
+    export STUDY_DIR=${STUDY_DIR:-${TMPDIR:-/tmp}/initbench-gpu-check}
     export STUDY_CONFIG=${GPU_CHECK_STUDY_CONFIG:-$ROOT/config/config.yaml}   # another config: try it on a CPU
     export PAPER_CONFIG=${GPU_CHECK_PAPER_CONFIG:-$ROOT/tests/config/paper-offline.yaml}
     export PAPER_ARGS=${GPU_CHECK_PAPER_ARGS:-}  # e.g. "--steps 1 --eval-samples 8" on a CPU
-    : >"$SUMMARY"
+    touch "$SUMMARY"
+    echo "== $(date -u +%FT%TZ) gpu-check ${*:-all steps}" >>"$SUMMARY"
 fi
 
 note() { echo "$*" | tee -a "$SUMMARY"; }
@@ -62,9 +68,9 @@ step() {
 }
 
 setup() {
-    if [ -d "$CARRY/wheels" ] && ! [ -f "$CARRY/site/.installed" ]; then
-        "$PY" -m pip install -q --no-index --no-deps --target "$CARRY/site" "$CARRY"/wheels/*.whl &&
-            touch "$CARRY/site/.installed"
+    if [ -d "$CARRY/wheels" ] && ! [ -f "$SITE/.installed" ]; then
+        "$PY" -m pip install -q --no-index --no-deps --target "$SITE" "$CARRY"/wheels/*.whl &&
+            touch "$SITE/.installed"
     fi
     local fm=/usr/share/datasets/fashion-mnist
     if [ -d "$CARRY/fashion-mnist" ] && ! [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
@@ -96,6 +102,7 @@ study() {
     begun=$(now_ms)
     smk --resources gpu="$gpus" --omit-from report || return 1
     note "study: snakemake wall time up to the figures $(since "$begun") s (gpu=$gpus); issue: <= 90 s, was 266 s"
+    mkdir -p "$OUT/study" && cp -r "$STUDY_DIR/results/metrics/jobs.json" "$STUDY_DIR/results/logs" "$OUT/study/"
     "$PY" - "$STUDY_DIR/results/metrics/jobs.json" <<'PYEOF' | tee -a "$SUMMARY"
 import json, sys
 jobs = json.load(open(sys.argv[1]))
@@ -128,12 +135,12 @@ fi
 failed=0
 for s in ${*:-setup bench tests study report paper}; do
     case $s in
-    setup) step setup "${GPU_CHECK_SETUP_S:-180}" setup || failed=1 ;;
+    setup) step setup "${GPU_CHECK_SETUP_S:-120}" setup || failed=1 ;;
     bench) step bench-gpu "${GPU_CHECK_BENCH_S:-240}" bench || failed=1 ;;
     tests) step cuda-tests "${GPU_CHECK_TESTS_S:-240}" cuda_tests || failed=1 ;;
-    study) step study "${GPU_CHECK_STUDY_S:-300}" study || failed=1 ;;
-    report) step report "${GPU_CHECK_REPORT_S:-120}" report || failed=1 ;;
-    paper) step bench-paper "${GPU_CHECK_PAPER_S:-300}" paper || failed=1 ;;
+    study) step study "${GPU_CHECK_STUDY_S:-240}" study || failed=1 ;;
+    report) step report "${GPU_CHECK_REPORT_S:-90}" report || failed=1 ;;
+    paper) step bench-paper "${GPU_CHECK_PAPER_S:-240}" paper || failed=1 ;;
     *) echo "unknown step $s; steps: setup bench tests study report paper" && exit 2 ;;
     esac
 done
