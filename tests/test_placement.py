@@ -46,6 +46,12 @@ def test_the_toy_lab_trains_on_the_cpu_and_the_other_packs_ask_for_a_gpu(monkeyp
     assert placement.place(toy, placement.data_of(cfg, toy), "cuda")["gpu"] == 1
     monkeypatch.setenv("INITBENCH_DEVICE", "cpu")
     assert all(placement.place(s, placement.data_of(cfg, s), "auto")["gpu"] == 0 for s in packs.values())
+    # $INITBENCH_DEVICE changes the GPU request, never the params (a change of params reruns a job)
+    monkeypatch.setenv("INITBENCH_DEVICE", "cuda")
+    forced = placement.place(toy, placement.data_of(cfg, toy), "auto")
+    assert forced["gpu"] == 1 and {k: v for k, v in forced.items() if k != "gpu"} == {
+        k: v for (key, p) in placed.items() if key[0] == "same_weights" for k, v in p.items() if k != "gpu"
+    }
 
 
 def test_gpu_jobs_auto_fits_the_largest_pack_and_stops_at_the_cap(monkeypatch):

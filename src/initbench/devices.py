@@ -221,7 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from . import placement
 
-    return placement.gpu_resource_of_files(args.configfile, args.schema)
+    try:
+        return placement.gpu_resource_of_files(args.configfile, args.schema)
+    except (OSError, ValueError) as err:  # Snakemake reports a bad config itself, in one line
+        print(f"initbench.devices: {err}; asking for no GPU", file=sys.stderr)
+        return 0
 
 
 if __name__ == "__main__":

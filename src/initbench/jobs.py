@@ -86,11 +86,15 @@ def train(
         import torch
 
         from . import datasets, devices
+        from . import placement as placement_rules
         from . import train as trainer
 
         torch.set_num_threads(max(1, int(threads)))
-        if placed["device"] == "cpu":
-            devices.keep_on_cpu()  # $INITBENCH_DEVICE would otherwise win over the placement
+        forced = placement_rules.overridden()
+        if forced:  # $INITBENCH_DEVICE wins over the config's device and the placement
+            placed["reason"] += f"; $INITBENCH_DEVICE={forced} overrides it"
+        elif placed["device"] == "cpu":
+            devices.keep_on_cpu()  # an empty or "auto" $INITBENCH_DEVICE would claim a GPU
         slots = 1 if os.environ.get("SLURM_JOB_ID") else max(1, int(gpu_jobs))
         dev = devices.claim(placed["device"], slots=slots)
         memory_mb = _gpu_share_mb(torch, dev, slots)

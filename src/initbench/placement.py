@@ -57,19 +57,32 @@ def step_flops(spec: dict, data: packsize.Data) -> int:
 
 
 def place(spec: dict, data: packsize.Data, device: str) -> dict:
-    """Where pack ``spec`` trains: ``device`` (the config's, for the job to resolve; ``cpu`` for a
-    tiny pack), ``gpu`` (the job's ``resources: gpu``, 0 or 1), the ``reason`` in words and its
-    ``step_flops``. All but ``gpu`` are the same on every machine: the train rule passes them as
-    params, and a change of params reruns a job."""
-    flops, asked = step_flops(spec, data), devices.wanted(device)
-    if asked == "auto" and flops < MIN_GPU_STEP_FLOPS:
+    """Where pack ``spec`` trains under the config's ``device``: ``device`` (``cpu`` for a tiny
+    pack under ``auto``, else the config's, for the job to resolve), the ``reason`` in words, its
+    ``step_flops``, and ``gpu``, the job's ``resources: gpu`` (0 or 1) on this machine. All but
+    ``gpu`` depend on the config alone: the train rule passes them as params, and a change of
+    params reruns a job. ``$INITBENCH_DEVICE``, which overrides the config's device, changes
+    ``gpu`` here and the device in the job (``jobs.train``)."""
+    flops = step_flops(spec, data)
+    if device == "auto" and flops < MIN_GPU_STEP_FLOPS:
         reason = (
             f"device auto: {flops:.3g} matmul FLOPs per training step, under the "
             f"{MIN_GPU_STEP_FLOPS:.0e} a step needs to gain from a GPU"
         )
-        return {"device": "cpu", "gpu": 0, "reason": reason, "step_flops": flops}
-    reason = f"device {asked}" + (" ($INITBENCH_DEVICE)" if os.environ.get("INITBENCH_DEVICE") else "")
-    return {"device": device, "gpu": devices.train_job_gpus(device), "reason": reason, "step_flops": flops}
+        gpu = devices.train_job_gpus("cuda") if overridden() else 0
+        return {"device": "cpu", "reason": reason, "step_flops": flops, "gpu": gpu}
+    return {
+        "device": device,
+        "reason": f"device {device}",
+        "step_flops": flops,
+        "gpu": devices.train_job_gpus(device),
+    }
+
+
+def overridden() -> str | None:
+    """``$INITBENCH_DEVICE`` when it names a device (not ``auto``): it wins over any placement."""
+    env = os.environ.get("INITBENCH_DEVICE", "").strip()
+    return env if env not in ("", "auto") else None
 
 
 def data_of(config: dict, spec: dict) -> packsize.Data:
