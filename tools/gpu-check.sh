@@ -69,8 +69,9 @@ step() {
 
 setup() {
     if [ -d "$CARRY/wheels" ] && ! [ -f "$SITE/.installed" ]; then
-        "$PY" -m pip install -q --no-index --no-deps --target "$SITE" "$CARRY"/wheels/*.whl &&
-            touch "$SITE/.installed"
+        # the wheels are for the GPU image's Python (3.12, see tools/gpu-carry.sh)
+        "$PY" -m pip install -q --no-index --no-deps --target "$SITE" "$CARRY"/wheels/*.whl || return 1
+        touch "$SITE/.installed"
     fi
     local fm=/usr/share/datasets/fashion-mnist
     if [ -d "$CARRY/fashion-mnist" ] && ! [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
