@@ -7,11 +7,11 @@ sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from initbench import (
     config as ibconfig,
-    devices,
     figures,
     grid,
     locks,
     packsize,
+    placement,
 )  # noqa: E402
 from initbench.schema import METRIC_TABLES  # noqa: E402
 
@@ -43,24 +43,24 @@ if workflow.is_main_process:
         )
     locks.register()
 
-# A train job asks Snakemake for a GPU when it will use one (`--resources gpu=N` then caps how
-# many run at once); the job claims a free GPU itself (initbench.devices).
-TRAIN_GPUS = devices.train_job_gpus(config["device"])
-# pack_size auto sizes packs to the GPU's memory. The main process reads it once and hands it to
-# every job's re-parse (local or SLURM) in the environment, so all of them cut the same packs.
-if "INITBENCH_GPU_MEMORY_MB" not in os.environ:
-    os.environ["INITBENCH_GPU_MEMORY_MB"] = str(
-        (devices.gpu_memory_mb() or 0)
-        if TRAIN_GPUS and config["pack_size"] == "auto" and not config["pack_memory_mb"]
-        else 0
-    )
+# pack_size auto sizes packs to the GPU's memory, and gpu_jobs auto counts how many of them fit
+# one GPU. The main process reads the memory once and hands it to every job's re-parse (local or
+# SLURM) in the environment, so all of them cut the same packs.
+if placement.GPU_MEMORY_VAR not in os.environ:
+    os.environ[placement.GPU_MEMORY_VAR] = str(placement.gpu_memory_mb(config) or 0)
+
+
+PACKS, GPU_JOBS = placement.plan(
+    config, int(os.environ[placement.GPU_MEMORY_VAR]) or None
+)
+os.environ[placement.GPU_JOBS_VAR] = str(GPU_JOBS)  # for the train jobs
 
 
 envvars:
     "INITBENCH_GPU_MEMORY_MB",  # asserted, and passed on to remote jobs by the executor
+    "INITBENCH_GPU_JOBS",
 
 
-PACKS = grid.packs(config, gpu_mb=int(os.environ["INITBENCH_GPU_MEMORY_MB"]) or None)
 DATASETS = grid.datasets_used(config)
 FIGURES = figures.catalog(config["studies"])
 ENV = "../../envs/initbench.yaml"
@@ -74,6 +74,20 @@ wildcard_constraints:
 
 def pack_spec(wildcards):
     return PACKS[(wildcards.study, wildcards.pack)]
+
+
+def pack_place(wildcards):
+    """Where a pack trains and whether its job asks for a GPU (initbench.placement)."""
+    spec = pack_spec(wildcards)
+    return placement.place(spec, placement.data_of(config, spec), config["device"])
+
+
+def pack_placement(wildcards):
+    return {k: v for k, v in pack_place(wildcards).items() if k != "gpu"}
+
+
+def pack_gpus(wildcards):
+    return pack_place(wildcards)["gpu"]
 
 
 def pack_mem_mb(wildcards):

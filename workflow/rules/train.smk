@@ -18,10 +18,10 @@ rule train:
     resources:
         runtime=120,
         mem_mb=pack_mem_mb,
-        gpu=TRAIN_GPUS,
+        gpu=pack_gpus,
     params:
         spec=pack_spec,
-        device=config["device"],
+        placement=pack_placement,
         checkpoint=lambda w: (
             f"results/checkpoints/{w.study}/{w.pack}.pt"
             if config["checkpoint"]
