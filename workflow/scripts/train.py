@@ -15,4 +15,5 @@ jobs.train(
     device=snakemake.params.device,
     threads=snakemake.threads,
     log=snakemake.log[0],
+    plugins=list(snakemake.input.plugins),
 )
