@@ -20,6 +20,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/leaderboard.smk"
 
 
 rule all:
@@ -27,3 +28,4 @@ rule all:
     input:
         "results/report/report.html",
         "results/report/report.pdf",
+        "results/report/leaderboard.csv",

@@ -143,3 +143,19 @@ def train(
         if checkpoint and Path(checkpoint).exists():
             Path(checkpoint).unlink()  # the outputs now hold everything it did
 
+
+def leaderboard(
+    summary: str, dataset_meta: list[str], plugin_checks: list[str], out: str, log: str | None = None
+) -> None:
+    """Write the leaderboard CSV from the summary, the datasets' class counts and the plugins' records."""
+    from . import leaderboard as board
+    from . import schema
+
+    with logged(log):
+        table = board.build(
+            schema.read(summary, "summary"),
+            board.n_classes_of(dataset_meta),
+            board.plugin_records(plugin_checks),
+        )
+        board.write(table, out)
+        print(table.to_string(index=False))
