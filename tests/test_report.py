@@ -10,7 +10,7 @@ import synthetic
 from browser import assert_html_ok, assert_pdf_ok
 from initbench import report, stats
 from initbench.figures.data import Tables
-from initbench.report_claims import evaluate
+from initbench.report.claims import evaluate
 
 
 def _render(out: Path, studies=synthetic.STUDIES) -> dict[str, Path]:
@@ -50,7 +50,7 @@ def test_pdf_pages_and_figures(rendered):
     texts = []
     for i, name in enumerate(synthetic.drawn()[1], start=1):
         texts += [f"Figure {i}.", figures.CAPTIONS[name][:60]]
-    n = assert_pdf_ok(rendered["pdf"], 8, 30, texts + [s for _, s in report.SECTIONS])
+    n = assert_pdf_ok(rendered["pdf"], 8, 30, texts + list(report.headings().values()))
     print(f"synthetic report: {n} pages, rendered in {rendered['seconds']:.1f} s")
 
 

@@ -22,6 +22,27 @@ REPRODUCED = "REPRODUCED"
 NOT_REPRODUCED = "NOT REPRODUCED"
 INCONCLUSIVE = "INCONCLUSIVE"
 
+# A run "did not train" when its final accuracy is below chance + this margin (in accuracy, not
+# points of percent): the criticality study's phase diagram, the leaderboard's failure count and
+# the report's flags all use this one rule.
+TRAINED_MARGIN = 0.10
+
+
+def chance_accuracy(n_classes: int) -> float:
+    """The accuracy of guessing: 1 / classes (a balanced task)."""
+    return 1.0 / max(int(n_classes), 1)
+
+
+def did_not_train(accuracy, n_classes: int):
+    """True where a final accuracy (a fraction, or an array of them) is below chance + ``TRAINED_MARGIN``.
+
+    A diverged run (NaN accuracy) did not train either.
+    """
+    acc = np.asarray(accuracy, dtype=float)
+    out = ~(acc >= chance_accuracy(n_classes) + TRAINED_MARGIN)
+    return bool(out) if out.ndim == 0 else out
+
+
 VERDICT_RULE = (
     f"REPRODUCED if the Holm-adjusted p-value of the paired t-test is below {ALPHA:g}, the mean "
     "paired difference has the claimed sign and is at least the claim's minimum effect; "

@@ -12,7 +12,9 @@ gradient with respect to the pre-activations, g_l = dL/dz_l, obeys
 
 For ReLU the expectations are exact: E[relu(z)^2] = q/2 and E[relu'(z)^2] = 1/2. For any other
 activation they are computed by Gauss-Hermite quadrature, E[g(z)] = pi^-1/2 sum_i w_i g(sqrt(2q) x_i)
-(a fine trapezoid rule where z is so wide that the nodes miss the activation's curved part).
+(a fine trapezoid rule where z is so wide that the nodes miss the activation's curved part; composite
+Gauss-Legendre split at z = 0 for softsign, whose derivative has a kink there).
+``initbench.meanfield`` builds the order-to-chaos quantities (q*, c*, chi_1, xi_c) on these helpers.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from initbench import registry
 QUADRATURE_POINTS = (
     101  # Gauss-Hermite nodes: relative error < 1e-4 for q <= WIDE_Q (checked against scipy.quad)
 )
-WIDE_Q = 3.0  # above this pre-activation variance, the trapezoid rule (see gaussian_expectation)
+WIDE_Q = 3.0  # above this pre-activation variance, the trapezoid rule (see gaussian_rule)
 WIDE_STEP = 0.01
+PANEL_NODES = 10  # Gauss-Legendre nodes per panel of kinked_gaussian_rule: ~1e-10 for tanh and softsign
 
 
 def _sech2(z):
@@ -52,6 +55,9 @@ _DF = {
     "identity": lambda z: np.ones_like(z),
 }
 ACTIVATIONS = tuple(_F)
+# f' jumps at z = 0: polynomial rules converge slowly there (Gauss-Hermite had E[softsign'(z)^2] 6-28% off
+# for q in [0.5, 3]), so these activations' expectations use kinked_gaussian_rule, whose panels end at 0.
+KINKED = ("softsign",)
 
 
 def _check(activation: str) -> None:
@@ -64,21 +70,65 @@ def _hermgauss(points: int) -> tuple[np.ndarray, np.ndarray]:
     return np.polynomial.hermite.hermgauss(points)
 
 
-def gaussian_expectation(g, q: float, points: int = QUADRATURE_POINTS) -> float:
-    """E[g(z)] for z ~ N(0, q): Gauss-Hermite quadrature, or a fine trapezoid rule for wide z.
+@functools.cache
+def _leggauss(points: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(points)
 
-    Gauss-Hermite puts its nodes at sqrt(2q) x_i, so for q above ``WIDE_Q`` too few of them fall where
-    tanh' lives (|z| < ~3): E[tanh'(z)^2] would be off by a third at q = 33. There the trapezoid rule on
-    a grid of step ``WIDE_STEP`` in z takes over; it converges geometrically for smooth integrands.
+
+def gaussian_rule(
+    q: float, points: int = QUADRATURE_POINTS, step: float = WIDE_STEP
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes z_i and weights w_i with E[g(z)] ~= sum_i w_i g(z_i) for z ~ N(0, q).
+
+    Gauss-Hermite, E[g(z)] = pi^-1/2 sum_i w_i g(sqrt(2q) x_i), for q <= ``WIDE_Q``. Above it too few
+    nodes fall where tanh' lives (|z| < ~3): E[tanh'(z)^2] would be off by a third at q = 33. There a
+    trapezoid rule on a grid of ``step`` in z over +-10 sd takes over; it converges geometrically for
+    smooth integrands. q = 0 gives the single node z = 0.
     """
     q = max(float(q), 0.0)
     if q <= WIDE_Q:
         x, w = _hermgauss(points)
-        return float(np.sum(w * g(math.sqrt(2.0 * q) * x)) / math.sqrt(math.pi))
+        return math.sqrt(2.0 * q) * x, w / math.sqrt(math.pi)
     half = 10.0 * math.sqrt(q)
-    z = np.linspace(-half, half, int(2 * half / WIDE_STEP) + 1)
-    dens = np.exp(-0.5 * z * z / q) / math.sqrt(2.0 * math.pi * q)
-    return float(np.trapezoid(g(z) * dens, z))
+    z = np.linspace(-half, half, int(2 * half / step) + 1)
+    w = np.exp(-0.5 * z * z / q) * ((z[1] - z[0]) / math.sqrt(2.0 * math.pi * q))
+    w[[0, -1]] *= 0.5  # the trapezoid rule's end points
+    return z, w
+
+
+def kinked_gaussian_rule(q: float, kink=0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for z ~ N(0, q) and an integrand smooth everywhere but at z = ``kink``.
+
+    Composite Gauss-Legendre over +-10 sd, in panels that end at the kink (so each panel sees a smooth
+    integrand and converges geometrically), each at most 2 min(1, sd) wide: the activations bend on a
+    scale of 1 in z, the density on one of sd. ``kink`` may be an array; the rules then stack along the
+    leading axes, one row of nodes per kink. q = 0 gives the single node z = 0.
+    """
+    kink = np.asarray(kink, dtype=float)[..., None]
+    sd = math.sqrt(max(float(q), 0.0))
+    if sd == 0.0:
+        return np.zeros(kink.shape), np.ones(kink.shape)
+    half = 10.0 * sd
+    panels = math.ceil(10.0 * sd / min(1.0, sd))  # per side: a side spans at most 20 sd
+    x, w = _leggauss(PANEL_NODES)
+    frac = ((np.arange(panels)[:, None] + 0.5 * (x + 1.0)) / panels).ravel()  # nodes on [0, 1]
+    wfrac = np.tile(w / (2.0 * panels), panels)
+    t = np.clip(kink, -half, half)
+    z = np.concatenate([-half + (t + half) * frac, t + (half - t) * frac], axis=-1)
+    wz = np.concatenate([(t + half) * wfrac, (half - t) * wfrac], axis=-1)
+    return z, wz * np.exp(-0.5 * z * z / q) / math.sqrt(2.0 * math.pi * q)
+
+
+def gaussian_expectation(g, q: float, points: int = QUADRATURE_POINTS, kinked: bool = False) -> float:
+    """E[g(z)] for z ~ N(0, q): ``gaussian_rule``, or ``kinked_gaussian_rule`` where g has a kink at 0."""
+    z, w = kinked_gaussian_rule(q) if kinked else gaussian_rule(q, points)
+    return float(np.sum(w * g(z)))
+
+
+def activation_functions(activation: str):
+    """The activation f and its derivative f' as numpy functions, for the names in ``ACTIVATIONS``."""
+    _check(activation)
+    return _F[activation], _DF[activation]
 
 
 def second_moment(activation: str, q: float) -> float:
@@ -89,7 +139,7 @@ def second_moment(activation: str, q: float) -> float:
     if activation == "identity":
         return q
     f = _F[activation]
-    return gaussian_expectation(lambda z: f(z) ** 2, q)
+    return gaussian_expectation(lambda z: f(z) ** 2, q, kinked=activation in KINKED)
 
 
 def mean(activation: str, q: float) -> float:
@@ -97,7 +147,7 @@ def mean(activation: str, q: float) -> float:
     _check(activation)
     if activation == "relu":
         return math.sqrt(max(q, 0.0) / (2.0 * math.pi))
-    return gaussian_expectation(_F[activation], q)
+    return gaussian_expectation(_F[activation], q, kinked=activation in KINKED)
 
 
 def derivative_second_moment(activation: str, q: float) -> float:
@@ -108,7 +158,7 @@ def derivative_second_moment(activation: str, q: float) -> float:
     if activation == "identity":
         return 1.0
     df = _DF[activation]
-    return gaussian_expectation(lambda z: df(z) ** 2, q)
+    return gaussian_expectation(lambda z: df(z) ** 2, q, kinked=activation in KINKED)
 
 
 def activation_std(activation: str, q: float) -> float:

@@ -20,6 +20,5 @@ rule report:
         config=config,
         figures=FIGURES,
         benchmarks=[f"results/benchmarks/train/{s}/{p}.tsv" for s, p in PACKS],
-        repo=workflow.basedir,
     script:
         "../scripts/report.py"

@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from initbench.atomic import atomic_write
+
 from . import readers
-from .files import DatasetError, atomic_path, write_json
+from .files import DatasetError, write_json
 from .options import resolve
 
 KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
@@ -59,8 +61,7 @@ def prepare(name: str, options: dict, root: Path, out: Path) -> dict:
         "versions": {p: metadata.version(p) for p in ("torch", "torchvision", "numpy", "mnist1d")},
     }
     out = Path(out)
-    with atomic_path(out) as tmp:
-        torch.save({**tensors, "meta": meta}, tmp)
+    atomic_write(out, lambda tmp: torch.save({**tensors, "meta": meta}, tmp))
     write_json(out.with_suffix(".json"), meta)
     return meta
 

@@ -19,6 +19,7 @@ import pandas as pd
 from initbench import stats
 from initbench.figures.data import Tables, deepest, final_rows, glorot_selection, published
 from initbench.figures.style import init_label
+from initbench.report.sections import Run
 
 PAIR_ON = ["dataset", "depth", "width", "activation", "seed"]  # the grid minus init: one pair per value
 
@@ -161,6 +162,19 @@ def evaluate(tables: Tables) -> list[dict]:
         r["verdict"] = stats.verdict(r.pop("result"), p, r["min_effect"])
         r["test_text"] = _test_text(r)
     return rows
+
+
+def build(run: Run) -> dict:
+    """Section 9: the verdict rows, and their counts (the abstract prints those)."""
+    rows = evaluate(run.tables)
+    verdicts = [r["verdict"] for r in rows]
+    return {
+        "rows": rows,
+        "counts": {
+            v: str(verdicts.count(v)) for v in (stats.REPRODUCED, stats.NOT_REPRODUCED, stats.INCONCLUSIVE)
+        },
+        "n": str(len(rows)),
+    }
 
 
 def _p(p: float) -> str:
