@@ -114,13 +114,6 @@ def test_failures_diverged_or_stayed_at_chance():
     assert scored.loc[scored["diverged"], "score"].tolist() == [0.1]
 
 
-def test_the_did_not_train_rule_is_one_function():
-    acc = np.array([np.nan, 0.05, 0.19, 0.2, 0.95, 0.59, 0.61])
-    classes = np.array([10, 10, 10, 10, 10, 2, 2])
-    assert stats.did_not_train(acc, classes).tolist() == [True, True, True, False, False, True, False]
-    assert "chance (1 / classes) + 10 points" in stats.DID_NOT_TRAIN_RULE
-
-
 def test_plugin_inits_appear_like_built_ins_and_uncited_ones_say_user_supplied(tmp_path):
     rows = runs(cell(), {"default": [0.5] * 3, "he_uniform": [0.6] * 3, "mine(0.5)": [0.7] * 3})
     plugins = {"mine": {"plugin": "plugins/mine.py", "cite": "user-supplied"}}
@@ -133,3 +126,20 @@ def test_plugin_inits_appear_like_built_ins_and_uncited_ones_say_user_supplied(t
     leaderboard.write(leaderboard.build(pd.DataFrame(rows), N_CLASSES, plugins), out)
     assert out.read_bytes() == first
     assert pd.read_csv(out).columns.tolist() == list(leaderboard.COLUMNS)
+
+
+def test_the_report_section_shows_the_csvs_numbers(tmp_path):
+    import synthetic
+    from initbench.figures.data import Tables
+    from initbench.report.context import leaderboard as section
+    from initbench.report.sections import Run
+
+    inputs = synthetic.write_inputs(tmp_path)
+    run = Run(Tables(inputs.metrics_dir, inputs.summary_csv), inputs.config, [], [], inputs.dataset_meta, {})
+    ctx = section.build(run)
+    summary = pd.read_csv(inputs.summary_csv)
+    table = leaderboard.build(summary, leaderboard.n_classes_of(inputs.dataset_meta))
+    assert [r["init"] for r in ctx["rows"]] == table["init"].tolist()
+    assert [r["rank"] for r in ctx["rows"]] == [f"{x:.2f}" for x in table["mean_rank"]]
+    assert int(ctx["n_cells"]) == summary.groupby(leaderboard.CELL).ngroups
+    assert ctx["plugins"] == [] and "Holm" in ctx["method"]

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from initbench import registry, stats
+from initbench.atomic import atomic_write
 
 CELL = ["study", "dataset", "hidden", "activation"]
 BASELINE = "default"
@@ -53,7 +54,8 @@ METHOD = (
     f"each cell weighing the same (lower is better), with a {LEVEL:.0%} bootstrap interval over seeds "
     f"({B} resamples, seed {SEED}). Wins and losses against default are paired t-tests over seeds in "
     f"each cell where default ran, Holm-adjusted over all of them, significant at {stats.ALPHA:g}. "
-    f"Failures: {stats.DID_NOT_TRAIN_RULE}."
+    f"Failures: a run diverged, or stayed at chance: its final accuracy is below 1 / classes + "
+    f"{stats.TRAINED_MARGIN * 100:g} points (stats.did_not_train)."
 )
 
 
@@ -68,7 +70,11 @@ def scored(summary: pd.DataFrame, n_classes: dict[str, int]) -> pd.DataFrame:
     df["chance"] = 1.0 / df["dataset"].map(n_classes).astype(float)
     acc = df["final_val_accuracy"].astype(float)
     df["score"] = acc.where(~df["diverged"] & acc.notna(), df["chance"])
-    df["did_not_train"] = stats.did_not_train(acc.where(~df["diverged"]), df["dataset"].map(n_classes))
+    df["did_not_train"] = False
+    for dataset, rows in df.groupby("dataset").groups.items():
+        df.loc[rows, "did_not_train"] = stats.did_not_train(
+            acc[rows].where(~df.loc[rows, "diverged"]), n_classes[dataset]
+        )
     return df
 
 
@@ -183,10 +189,7 @@ def plugin_records(paths: list[str | Path]) -> dict[str, dict]:
 
 def write(board: pd.DataFrame, out: str | Path) -> None:
     """The leaderboard as CSV (the same table gives the same bytes)."""
-    from initbench.datasets.files import atomic_path
-
-    with atomic_path(Path(out)) as tmp:
-        board.to_csv(tmp, index=False, float_format="%.4f")
+    atomic_write(out, lambda tmp: board.to_csv(tmp, index=False, float_format="%.4f"))
 
 
 def n_classes_of(meta_paths: list[str | Path]) -> dict[str, int]:

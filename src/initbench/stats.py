@@ -183,20 +183,3 @@ def verdict(res: PairedResult, p_adjusted: float, min_effect: float, alpha: floa
     if np.isfinite(res.hi) and res.hi < min_effect:
         return NOT_REPRODUCED
     return INCONCLUSIVE
-
-
-TRAINED_MARGIN = 0.10  # accuracy points above chance that a model must reach to count as trained
-
-DID_NOT_TRAIN_RULE = (
-    f"a model did not train if it diverged or its final validation accuracy is below chance "
-    f"(1 / classes) + {TRAINED_MARGIN * 100:g} points"
-)
-
-
-def did_not_train(accuracy, n_classes) -> np.ndarray:
-    """``DID_NOT_TRAIN_RULE``, element-wise: True where ``accuracy`` is NaN (it diverged: no final
-    accuracy) or below 1/n_classes + TRAINED_MARGIN. The one place this rule is written; the
-    leaderboard and the criticality study both use it."""
-    acc = np.asarray(accuracy, dtype=float)
-    chance = 1.0 / np.asarray(n_classes, dtype=float)
-    return ~(acc >= chance + TRAINED_MARGIN)
