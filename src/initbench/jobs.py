@@ -48,6 +48,43 @@ def dataset_errors():
         raise SystemExit(1) from None
 
 
+@contextlib.contextmanager
+def plugin_errors():
+    """A PluginError names the file, the init and the problem: print that line and exit 1, no traceback."""
+    from . import plugins
+
+    try:
+        yield
+    except plugins.PluginError as err:
+        print(f"initbench: {err}", file=sys.stderr)
+        print(f"initbench: {err}", file=sys.__stderr__)
+        raise SystemExit(1) from None
+
+
+def use_plugins(config: dict) -> None:
+    """Import the config's plugin files whose inits some study uses (figure, report, leaderboard jobs)."""
+    from . import grid, plugins
+
+    with plugin_errors():
+        for path in config["plugins"]:
+            plugins.declare(path)
+        for path in plugins.used_by(grid.specs_used(config)):
+            plugins.activate(path)
+
+
+def check_plugin(path: str, config: dict, out: str, log: str | None = None) -> None:
+    """Import plugin ``path``, try its inits (also at the config's specs of them), write the record."""
+    from . import grid, plugincheck, plugins
+    from .datasets.files import write_json
+
+    with logged(log), plugin_errors():
+        for other in config["plugins"]:  # every file's names, so all the config's specs bind
+            plugins.declare(other)
+        record = plugincheck.check_file(path, grid.specs_used(config))
+        print(json.dumps(record, indent=1))
+        write_json(Path(out), record)
+
+
 def fetch(name: str, options: dict, root: str, manifest: str, log: str | None = None) -> None:
     from . import datasets
 
@@ -73,6 +110,7 @@ def train(
     log: str | None = None,
     placement: dict | None = None,
     gpu_jobs: int = 1,
+    plugins: list[str] = (),
 ) -> None:
     """Train one pack and write its per-pack metric files into ``outdir``.
 
@@ -80,15 +118,24 @@ def train(
     meta.json; without it the job trains on ``device``. ``gpu_jobs`` jobs may share the GPU this
     job claims, so it plans for that share of the GPU's memory (a whole GPU under SLURM, where
     each train job has its own). A CUDA out-of-memory error ends the job with one line.
+    ``plugins``: the plugin files whose inits the pack uses; imported, and the pack's specs of them
+    tried (``plugincheck``), before anything is trained. Their sha256 go into the pack's meta.
     """
     placed = dict(placement or {"device": device, "reason": "the device given to the job"})
     with logged(log):
         import torch
 
-        from . import datasets, devices
+        from . import datasets, devices, plugincheck, registry
         from . import placement as placement_rules
+        from . import plugins as plugin_files
         from . import train as trainer
 
+        with plugin_errors():
+            for path in plugins:
+                plugin_files.activate(path)
+            for init in sorted({v["init"] for v in spec["variants"]}):
+                if registry.bind(init)[0].source in plugins:
+                    plugincheck.try_spec(init)
         torch.set_num_threads(max(1, int(threads)))
         forced = placement_rules.overridden()
         if forced:  # $INITBENCH_DEVICE wins over the config's device and the placement
@@ -128,6 +175,7 @@ def train(
             "gpu_jobs": slots,
             "memory_mb": memory_mb,
         }
+        result.meta["plugins"] = {path: plugin_files.sha256(path) for path in plugins}
         result.write(Path(outdir))
         if checkpoint and Path(checkpoint).exists():
             Path(checkpoint).unlink()  # the outputs now hold everything it did
@@ -171,3 +219,20 @@ def out_of_memory_line(spec: dict, estimate_mb, share_mb, err, torch) -> str:
     return (
         f"initbench: out of GPU memory in {where}: {sizes}; {advice} (or gpu_jobs: 1) so that its packs fit"
     )
+
+
+def leaderboard(
+    summary: str, dataset_meta: list[str], plugin_checks: list[str], out: str, log: str | None = None
+) -> None:
+    """Write the leaderboard CSV from the summary, the datasets' class counts and the plugins' records."""
+    from . import leaderboard as board
+    from . import schema
+
+    with logged(log):
+        table = board.build(
+            schema.read(summary, "summary"),
+            board.n_classes_of(dataset_meta),
+            board.plugin_records(plugin_checks),
+        )
+        board.write(table, out)
+        print(table.to_string(index=False))

@@ -9,9 +9,11 @@ from initbench import (
     config as ibconfig,
     figures,
     grid,
+    kinds,
     locks,
     packsize,
     placement,
+    plugins,
 )  # noqa: E402
 from initbench.schema import METRIC_TABLES  # noqa: E402
 
@@ -103,6 +105,25 @@ def pack_dir(study, pack):
 
 def all_pack_files(name):
     return [f"{pack_dir(s, p)}/{name}" for s, p in PACKS]
+
+
+# Plugin files (config `plugins`), by their file name: results/plugins/<name>.json is each one's check.
+PLUGINS = {plugins.stem(path): path for path in config["plugins"]}
+
+
+def pack_plugins(wildcards):
+    """The plugin files whose inits this pack uses: inputs of its train job, so editing one reruns it."""
+    return plugins.used_by([v["init"] for v in pack_spec(wildcards)["variants"]])
+
+
+def plugin_check(path):
+    return f"results/plugins/{plugins.stem(path)}.json"
+
+
+def dataset_file(wildcards):
+    """A tensors dataset's own .npz (an input of its fetch, so editing it reruns that dataset's jobs)."""
+    opts = grid.dataset_options(config, wildcards.dataset)
+    return [opts["source"]] if kinds.KINDS[opts["kind"]].origin == kinds.FILE else []
 
 
 def data_root(manifest):

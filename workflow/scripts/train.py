@@ -17,4 +17,5 @@ jobs.train(
     gpu_jobs=int(os.environ.get("INITBENCH_GPU_JOBS", "1")),  # set by workflow/rules/common.smk
     threads=snakemake.threads,
     log=snakemake.log[0],
+    plugins=list(snakemake.input.plugins),
 )
