@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from initbench import schema
-from synthetic_tables import N_TRAIN, tables
+from synthetic_tables import N_CLASSES, N_TRAIN, tables
 
 STUDIES = (
     "same_weights",
@@ -201,6 +201,7 @@ def write_inputs(root: Path, cfg: dict | None = None, quality: dict | None = Non
                 {
                     "dataset": name,
                     "kind": cfg["datasets"][name]["kind"],
+                    "n_classes": N_CLASSES[name],
                     "source": f"synthetic {name}",
                     "sizes": {"train": N_TRAIN[name], "val": N_TRAIN[name] // 6, "test": N_TRAIN[name] // 6},
                     "normalize": False,

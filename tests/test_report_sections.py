@@ -25,12 +25,12 @@ def test_sections_number_themselves():
 
 
 def test_a_new_section_renumbers_the_ones_after_it():
-    new = Section("leaderboard", "Leaderboard", None, "claims:build")
+    new = Section("ranking", "Ranking", None, "claims:build")
     at = report.SECTION_IDS.index("claims")
     outline = (*report.SECTIONS[:at], new, *report.SECTIONS[at:])
     h = sections.headings(outline)
     old = report.headings()
-    assert h["leaderboard"] == old["claims"].replace("Claims", "Leaderboard")
+    assert h["ranking"] == old["claims"].replace("Claims", "Ranking")
     assert h["claims"].split()[0] == str(int(old["claims"].split()[0]) + 1)
     assert h["setup"] == old["setup"] and h["appendix-config"] == old["appendix-config"]
 

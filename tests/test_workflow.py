@@ -132,15 +132,20 @@ def test_killed_run_resumes_to_identical_tables(tiny_run, tmp_path):
 def test_train_jobs_claim_fake_gpus_under_resources_gpu(tmp_path):
     """The local GPU path without a GPU: 2 fake GPUs ($INITBENCH_GPUS), 3 train jobs, ``--resources
     gpu=2``. Each job claims one and pins it; torch then finds no CUDA, so ``auto`` trains on the CPU."""
-    packs = ["tanh", "softsign", "sigmoid"]
-    targets = [f"results/runs/table1/mnist1d-h16x16x16x16x16-{act}/meta.json" for act in packs]
+    # packs with enough work per step for a GPU (initbench.placement); table1's tiny ones stay on the CPU
+    packs = [
+        "xavier_lab/mnist1d-h32x10x32-tanh",
+        "he_lab/mnist1d-h32x64x32-relu",
+        "depth/mnist1d-d6-w16-tanh",
+    ]
+    targets = [f"results/runs/{pack}/meta.json" for pack in packs]
     proc = snakemake(
         *targets, "--cores", "3", "--resources", "gpu=2", "--configfile", str(TINY), "--config", "device=auto",
         cwd=tmp_path, env={"INITBENCH_DEVICE": "", "INITBENCH_GPUS": "2", "INITBENCH_GPU_LOCKS": str(tmp_path / "locks")},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    for act in packs:
-        log = (tmp_path / f"results/logs/train/table1/mnist1d-h16x16x16x16x16-{act}.log").read_text()
+    for pack in packs:
+        log = (tmp_path / f"results/logs/train/{pack}.log").read_text()
         assert re.search(r"GPU [01] \(of 2 visible\) is this job's, as cuda:0", log), log[-2000:]
         assert "variants on cpu" in log, log[-2000:]
 

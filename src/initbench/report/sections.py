@@ -248,6 +248,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("claims", "Claims", None, "claims:build"),
     Section("table1", "Glorot and Bengio's Table 1", "table1", "context.table1:table1"),
+    Section("leaderboard", "Leaderboard: every init in every cell", None, "context.leaderboard:build"),
     Section("references", "References", None, "context.overview:references", part="back"),
     Section("appendix-config", "Config as run", None, "appendix:config", part="appendix"),
     Section("appendix-provenance", "Provenance", None, "appendix:provenance", part="appendix"),
