@@ -113,13 +113,18 @@ def pack_spectra(spec: dict, data: dict, depths, inputs: int = DEFAULT_INPUTS):
     return pd.concat(frames, ignore_index=True)[list(schema.TABLES["spectra"])]
 
 
-def run_pack(spec: dict, data_path: str | Path, out: str | Path, depths, inputs: int = DEFAULT_INPUTS) -> int:
-    """Rule ``spectra``: one pack's table into ``out`` (Parquet); returns its row count."""
+def run_pack(
+    spec: dict, data_path: str | Path, out: str | Path, depths, inputs: int = DEFAULT_INPUTS, plugins=()
+) -> int:
+    """Rule ``spectra``: one pack's table into ``out`` (Parquet); returns its row count. ``plugins``: the
+    plugin files whose inits the pack uses, imported first (as the train job does)."""
     import torch
 
     from initbench import datasets
+    from initbench import plugins as plugin_files
     from initbench.atomic import atomic_write
 
+    plugin_files.activate_all(list(plugins))
     torch.set_num_threads(1)  # small matrices: a second thread only adds overhead
     data = {k: v for k, v in datasets.load(Path(data_path)).items() if k != "meta"}
     df = pack_spectra(spec, data, depths, inputs)

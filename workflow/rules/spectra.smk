@@ -8,6 +8,8 @@ SPECTRA_PACKS = [(s, p) for s, p in PACKS if s in ibspectra.studies(config)]
 rule spectra:
     input:
         data=lambda w: f"results/data/{pack_spec(w)['dataset']}.pt",
+        plugins=pack_plugins,
+        plugin_checks=lambda w: [plugin_check(p) for p in pack_plugins(w)],
     output:
         spectra="results/spectra/{study}/{pack}.parquet",
     log:

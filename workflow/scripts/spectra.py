@@ -12,5 +12,6 @@ with jobs.logged(snakemake.log[0]):
         snakemake.output.spectra,
         depths=snakemake.params.jacobian["depths"],
         inputs=snakemake.params.jacobian["inputs"],
+        plugins=list(snakemake.input.plugins),
     )
     print(f"{rows} singular values")
