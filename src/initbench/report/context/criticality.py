@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import optimize
 
+from initbench import config as ibconfig
 from initbench import grid, meanfield, stats
 from initbench.figures import critdata
 from initbench.figures.data import Tables, percent
@@ -20,7 +20,9 @@ from initbench.figures.isometry import arms, select_arm
 from initbench.report.context.text import ci_text, join
 from initbench.report.sections import Run
 
-PAPER_YAML = Path(__file__).resolve().parents[4] / "config" / "paper.yaml"
+REPO = Path(__file__).resolve().parents[4]
+PAPER_YAML = REPO / "config" / "paper.yaml"
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def _steps(tables: Tables, study: str) -> int | None:
@@ -61,7 +63,7 @@ def reduction(config: dict, study: str, paper_path: Path = PAPER_YAML) -> str:
     """What this run's ``study`` left out of ``config/paper.yaml``'s, in words ("" if either lacks it)."""
     if not paper_path.exists():
         return ""
-    paper_cfg = yaml.safe_load(paper_path.read_text(encoding="utf-8")) or {}
+    paper_cfg = ibconfig.load(paper_path, SCHEMA)  # checked, with the schema's defaults, as a run's config is
     paper = paper_cfg.get("studies", {}).get(study)
     ours = config.get("studies", {}).get(study)
     if not paper or not ours:
