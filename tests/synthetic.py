@@ -112,7 +112,7 @@ def config(studies=STUDIES, seeds: int = 4) -> dict:
             "depth": [32],
             "width": [64],
             "activation": ["relu"],
-            "init": ["he_normal", "orthogonal(2,0)"],
+            "init": ["he_normal", "orthogonal(2)"],
             "training": {**t, "batch_size": 64, "epochs": 1},
             "stats": {"jacobian": {"depths": [2, 8, 32], "inputs": 2}},
         },
