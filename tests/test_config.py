@@ -37,6 +37,22 @@ CASES = {
     "empty seed list": (lambda c: c["studies"]["he_lab"].update(seeds=[]), "studies.he_lab.seeds"),
     "unknown dataset": (lambda c: c["studies"]["he_lab"].update(dataset="mnist2d"), "studies.he_lab.dataset"),
     "pack size neither a number nor auto": (lambda c: c.update(pack_size="big"), "pack_size"),
+    "init parameter not a number": (
+        lambda c: c["studies"]["xavier_lab"]["init"].append("gaussian(1.5,big)"),
+        "studies.xavier_lab.init[6]",
+    ),
+    "unknown parameter in an init range": (
+        lambda c: c["studies"]["depth"]["init"].append({"gaussian": {"sigma_w": [1, 2]}}),
+        "studies.depth.init[3]",
+    ),
+    "a range that is not from-to-num": (
+        lambda c: c["studies"]["depth"]["init"].append({"gaussian": {"sigma_w2": {"from": 1, "num": 3}}}),
+        "studies.depth.init",
+    ),
+    "study bias overriding an init's own bias law": (
+        lambda c: c["studies"]["xavier_lab"]["init"].append("gaussian(1,0.05)"),
+        "studies.xavier_lab.bias",
+    ),
     "lr not positive": (
         lambda c: c["studies"]["he_lab"]["training"].update(lr=0),
         "studies.he_lab.training.lr",

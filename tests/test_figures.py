@@ -24,11 +24,14 @@ def test_catalog_follows_the_studies():
     assert figures.catalog(synthetic.STUDIES) == list(figures.FIGURES)
 
 
-def test_every_figure_has_caption_category_and_alt_text():
-    for name in figures.FIGURES:
+def test_every_figure_has_a_function_caption_and_alt_text():
+    for name, f in figures.FIGURES.items():
         assert name.startswith("fig_")
-        assert len(figures.CAPTIONS[name]) > 40 and figures.CATEGORY[name] and len(figures.ALT[name]) > 40
+        assert len(figures.CAPTIONS[name]) > 40 and len(f.alt) > 40
         assert (figures.CAPTIONS_DIR / f"{name}.rst").exists()
+        assert figures.figure_function(name).__name__ == name
+    captions = {p.stem for p in figures.CAPTIONS_DIR.glob("*.rst")}
+    assert captions == set(figures.FIGURES), "a caption file without a figure, or the reverse"
 
 
 def test_every_figure_draws_an_svg():

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from initbench import inits, names
+from initbench import inits, names, registry, theory
 from initbench.models import MLPSpec, build_module, linear_layers
 
 # A wide, non-square layer (fan_in 3000 != fan_out 1000) so that e.g. Xavier and He differ.
@@ -28,15 +28,23 @@ EXPECTED_STD = {
     "he_normal": math.sqrt(2 / FAN_IN),
     "lecun_normal": math.sqrt(1 / FAN_IN),
     "orthogonal": math.sqrt(1 / FAN_IN),  # orthonormal rows of length FAN_IN
+    "gaussian(1.5)": math.sqrt(1.5 / FAN_IN),  # N(0, sigma_w2 / fan_in)
+    "orthogonal(1.5)": math.sqrt(1.5 / FAN_IN),  # the same variance, for a non-square layer too
 }
 
 
-def test_registry_matches_names():
-    assert set(inits.SCHEMES) == set(names.INIT_SCHEMES)
-    for name, scheme in inits.SCHEMES.items():
-        assert scheme.bias == names.INIT_SCHEMES[name][1], name
-        doc = scheme.doc
-        assert "Bias" in doc and len(doc) > 60, f"{name}: docstring must give the formula and the bias policy"
+def test_every_builtin_record_is_complete():
+    """One record per init: a docstring with the formula and the bias, a citation, and either a
+    variance formula for the theory overlay or the reason it has none."""
+    builtins = {n: r for n, r in registry.REGISTRY.items() if r.source == "built-in"}
+    assert set(builtins) >= {names.parse_init(s)[0] for s in EXPECTED_STD} | {"lsuv"}
+    for name, rec in builtins.items():
+        assert "Bias" in rec.doc and len(rec.formula) > 15, (
+            f"{name}: docstring must give the formula and the bias"
+        )
+        assert rec.cite and rec.cite != registry.USER_SUPPLIED, name
+        assert rec.weight_variance is not None or rec.no_theory, f"{name}: no variance and no reason"
+        assert callable(rec.bias) or rec.bias in registry.BIAS_POLICIES, name
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +171,20 @@ def test_same_seed_same_params_other_seed_other_params():
     assert not torch.equal(a[0][0], c[0][0])
 
 
-@pytest.mark.parametrize("bad", ["glorot", "uniform(1,0)", "uniform", "he_normal(2)"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "glorot",
+        "uniform(1,0)",
+        "uniform",
+        "he_normal(2)",
+        "gaussian",
+        "gaussian(-1)",
+        "gaussian(1,x)",
+        "gaussian(scale=2)",
+        "orthogonal(sigma_b2=0.1)",
+    ],
+)
 def test_bad_init_names_the_spec(bad):
     with pytest.raises(ValueError, match="init"):
         inits.init_params(bad, [3, 4, 2], seed=0)
@@ -182,3 +203,88 @@ def test_study_bias_override_keeps_or_zeros_the_default_bias():
     assert all(torch.count_nonzero(b) == 0 for _, b in zeroed)
     with pytest.raises(ValueError, match="bias policy"):
         inits.init_params("default", sizes, seed=3, bias="keep")
+
+
+@pytest.mark.parametrize("spec", sorted(EXPECTED_STD))
+def test_record_variance_is_the_measured_one(spec, big_layers):
+    """The variance each record gives the theory overlay is the one its function draws."""
+    rec, args = registry.bind(spec)
+    var = rec.variances(FAN_IN, FAN_OUT, args)
+    if var is None:
+        assert rec.no_theory, spec
+        return
+    weight, b = big_layers[spec]
+    assert weight.var().item() == pytest.approx(var[0], rel=0.04)
+    assert b.var().item() == pytest.approx(var[1], rel=0.3, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "orthogonal"])
+def test_mean_field_inits_draw_their_own_bias(name):
+    """gaussian(sigma_w2, sigma_b2) and orthogonal(sigma_w2, sigma_b2): b ~ N(0, sigma_b2)."""
+    (w, b), _ = inits.init_params(f"{name}(1.76,0.05)", [400, 3000, 10], seed=1)
+    assert b.std().item() == pytest.approx(math.sqrt(0.05), rel=0.05)
+    assert w.var().item() == pytest.approx(1.76 / 400, rel=0.03)
+    assert names.bias_policy(f"{name}(1.76,0.05)") == "init"
+    with pytest.raises(ValueError, match="belongs to the init"):
+        inits.init_params(f"{name}(1.76,0.05)", [4, 3, 2], seed=1, bias="default")
+
+
+def test_scaled_orthogonal_is_an_orthogonal_matrix_times_its_gain():
+    """W = sigma_w sqrt(max(fan_in, fan_out)/fan_in) Q: a wide and a tall layer."""
+    for fan_in, fan_out in ((300, 100), (100, 300)):
+        (w, b), _ = inits.init_params("orthogonal(2)", [fan_in, fan_out, 3], seed=0)
+        gain2 = 2 * max(fan_in, fan_out) / fan_in
+        gram = (w @ w.T if fan_out < fan_in else w.T @ w).double() / gain2
+        assert torch.allclose(gram, torch.eye(min(fan_in, fan_out), dtype=torch.float64), atol=1e-4)
+        assert torch.count_nonzero(b) == 0
+
+
+def test_bare_orthogonal_is_unchanged():
+    """The bare name keeps its meaning: PyTorch's orthogonal_ with gain 1 and a zero bias."""
+    g = torch.Generator().manual_seed(3)
+    w, b, w2, b2 = torch.empty(20, 30), torch.empty(20), torch.empty(2, 20), torch.empty(2)
+    inits.reset_default(w, b, g)
+    inits.reset_default(w2, b2, g)  # every layer's default init comes first (init_params, step 2)
+    nn.init.orthogonal_(w, gain=1.0, generator=g)
+    (ours, ours_b), _ = inits.init_params("orthogonal", [30, 20, 2], seed=3)
+    assert torch.equal(ours, w) and torch.count_nonzero(ours_b) == 0
+
+
+def test_docs_are_written_from_the_records(repo):
+    """docs/inits.md is generated (python -m initbench.initdocs); editing a record must regenerate it."""
+    from initbench import initdocs
+
+    assert (repo / "docs/inits.md").read_text(encoding="utf-8") == initdocs.markdown(), (
+        "docs/inits.md is stale: run python -m initbench.initdocs > docs/inits.md"
+    )
+
+
+def test_a_new_init_is_one_function_and_one_record():
+    """The registry alone makes a name valid everywhere: parsing, bias policy, variances, init_params."""
+    scratch = dict(registry.REGISTRY)
+
+    @registry.register_init(
+        "scaled_normal",
+        bias="zero",
+        weight_variance=lambda fi, fo, scale=1.0: scale**2 / fi,
+        registry=scratch,
+    )
+    def scaled_normal(weight, bias, generator, scale=1.0):
+        """W ~ N(0, scale^2/fan_in), b = 0."""
+        weight.normal_(0.0, scale / weight.shape[1] ** 0.5, generator=generator)
+        bias.zero_()
+
+    saved = dict(registry.REGISTRY)
+    registry.REGISTRY.update(scratch)
+    try:
+        assert names.parse_init("scaled_normal(scale=0.5)") == ("scaled_normal", (0.5,))
+        rec, args = registry.bind("scaled_normal(0.5)")
+        assert rec.variances(400, 10, args) == (0.25 / 400, 0.0)
+        assert theory.weight_variance("scaled_normal(0.5)", 400, 10) == 0.25 / 400
+        (w, b), _ = inits.init_params("scaled_normal(0.5)", [4000, 200, 3], seed=0)
+        assert w.std().item() == pytest.approx(0.5 / 4000**0.5, rel=0.02) and torch.count_nonzero(b) == 0
+        with pytest.raises(ValueError, match="already a built-in init"):
+            registry.register_init("he_normal", source="/tmp/x.py")(scaled_normal)
+    finally:
+        registry.REGISTRY.clear()
+        registry.REGISTRY.update(saved)

@@ -86,3 +86,9 @@ def _res(diffs):
 )
 def test_verdict_rule(diffs, p_adj, min_effect, expected):
     assert stats.verdict(_res(diffs), p_adj, min_effect) == expected
+
+
+def test_did_not_train_is_chance_plus_ten_points():
+    assert stats.did_not_train(0.19, 10) and not stats.did_not_train(0.20, 10)
+    assert stats.did_not_train(float("nan"), 10)  # diverged
+    assert list(stats.did_not_train([0.5, 0.59, 0.61], 2)) == [True, True, False]

@@ -4,3 +4,7 @@ The package is plain Python; the Snakemake workflow under ``workflow/`` only cal
 """
 
 __version__ = "0.1.0"
+
+from initbench.registry import register_init  # noqa: E402  (the plugin API: @initbench.register_init)
+
+__all__ = ["register_init"]

@@ -7,20 +7,12 @@ whatever order the jobs finished in.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from . import schema
-
-
-def _atomic(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+from .atomic import atomic_write
 
 
 def _sort_keys(table: str, df: pd.DataFrame) -> list[str]:
@@ -50,12 +42,14 @@ def aggregate(inputs: dict[str, list[Path]], outputs: dict[str, Path]) -> dict[s
     counts = {}
     for table in schema.METRIC_TABLES:
         df = concat(inputs[table], table)
-        _atomic(outputs[table], lambda p, df=df: df.to_parquet(p, index=False))
+        atomic_write(outputs[table], lambda p, df=df: df.to_parquet(p, index=False))
         counts[table] = len(df)
     summary = concat(inputs["variants"], "summary")
-    _atomic(outputs["summary"], lambda p: summary.to_csv(p, index=False, float_format="%.10g"))
+    atomic_write(outputs["summary"], lambda p: summary.to_csv(p, index=False, float_format="%.10g"))
     counts["summary"] = len(summary)
     jobs = [json.loads(Path(p).read_text()) for p in inputs["meta"]]
     jobs.sort(key=lambda j: (str(j.get("study")), str(j.get("pack"))))
-    _atomic(outputs["jobs"], lambda p: Path(p).write_text(json.dumps(jobs, indent=1, sort_keys=True) + "\n"))
+    atomic_write(
+        outputs["jobs"], lambda p: Path(p).write_text(json.dumps(jobs, indent=1, sort_keys=True) + "\n")
+    )
     return counts

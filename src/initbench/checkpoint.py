@@ -1,8 +1,4 @@
-"""A pack run's resumable checkpoint, and the atomic file write every result file uses.
-
-A file is written to a temporary name in the same folder, flushed to disk, then renamed over the
-target with ``os.replace``, which is atomic on POSIX: a job killed at any moment (SLURM preemption,
-SIGKILL) leaves either the old file or the new one, never half of one.
+"""A pack run's resumable checkpoint, written atomically (``initbench.atomic``, re-exported here).
 
 A checkpoint records the hash of the pack spec and of the data it was made for; resuming from a
 checkpoint of another spec raises a ``CheckpointMismatch`` naming the file.
@@ -12,37 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from initbench.atomic import atomic_write  # result files import it from here too
 
 FORMAT_VERSION = 2  # 2: slots and one flat parameter buffer (issue 10)
 
 
 class CheckpointMismatch(ValueError):
     """A checkpoint exists but was written for another pack spec or other data."""
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)``, fsync the file, then move it onto ``path`` in one rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def data_fingerprint(data) -> dict:

@@ -57,6 +57,11 @@ def _message(err) -> str:
         hint = f"; valid keys here: {', '.join(allowed)}" if allowed else ""
         keys = ", ".join(f"{where}.{k}" if err.absolute_path else k for k in extra)
         return f"unknown key {keys}{hint}"
+    if err.parent is not None and err.parent.validator == "oneOf" and isinstance(err.parent.instance, dict):
+        # a mapping meant as the object alternative: say what that object lacks or has too much
+        inner = [e for e in err.parent.context if e.validator in ("required", "additionalProperties")]
+        if inner:
+            return f"{_path(err.parent.absolute_path)}: {inner[0].message}"
     if err.parent is not None and err.parent.validator == "oneOf":  # e.g. an integer, auto or null
         choices = " or ".join(_describe(alt) for alt in err.parent.validator_value)
         return f"{_path(err.parent.absolute_path)}: {err.parent.instance!r} is not valid; expected {choices}"

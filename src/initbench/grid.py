@@ -13,7 +13,9 @@ from __future__ import annotations
 import itertools
 import re
 
-from . import names, packsize
+from . import kinds, names, packsize, plugins, registry
+from .datasets.files import DatasetError
+from .datasets.options import resolve as resolve_dataset
 
 
 class GridError(ValueError):
@@ -28,9 +30,53 @@ def seeds_of(study: dict) -> list[int]:
 
 def architectures(study: dict) -> list[list[int]]:
     """The hidden-size lists of a study: one explicit ``hidden`` list, or depth × width."""
-    if study.get("hidden"):
+    if study["hidden"]:
         return [list(study["hidden"])]
     return [[w] * d for d, w in itertools.product(study["depth"], study["width"])]
+
+
+def init_specs(study: dict) -> list[str]:
+    """The study's init specs, with each compact range form expanded into its specs.
+
+    An item of ``init`` is a spec string (``"uniform(-1,1)"``) or a one-key mapping that spans a
+    grid of one init's parameters, e.g. ``{gaussian: {sigma_w2: {from: 1, to: 4, num: 31},
+    sigma_b2: 0.05}}`` -> ``gaussian(1,0.05)``, ``gaussian(1.1,0.05)``, ... ``gaussian(4,0.05)``.
+    A parameter's value is a number, a list of numbers, or ``{from, to, num[, spacing: log]}``;
+    several ranged parameters give every combination, in the order of the init's parameters.
+    """
+    out = []
+    for item in study["init"]:
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        ((name, params),) = item.items()
+        rec = registry.lookup(name)
+        order = [p.name for p in rec.params]
+        unknown = sorted(set(params) - set(order))
+        if unknown:
+            raise ValueError(
+                f"init {name!r} has no parameter {', '.join(unknown)}; its parameters: {', '.join(order) or 'none'}"
+            )
+        given = [k for k in order if k in params]
+        axes = [_values(params[k]) for k in given]
+        for combo in itertools.product(*axes):
+            args = ",".join(f"{k}={v:.12g}" for k, v in zip(given, combo, strict=True))
+            out.append(registry.canonical(f"{name}({args})"))
+    return out
+
+
+def _values(value) -> list[float]:
+    """A range item's values: a number, a list, or ``{from, to, num, spacing}``."""
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    if isinstance(value, list):
+        return [float(v) for v in value]
+    lo, hi, num = float(value["from"]), float(value["to"]), int(value["num"])
+    if value.get("spacing", "linear") == "log":
+        if lo <= 0 or hi <= 0:
+            raise ValueError(f"a log range needs from > 0 and to > 0, got {lo:g} and {hi:g}")
+        return [lo * (hi / lo) ** (i / (num - 1)) for i in range(num)]
+    return [lo + (hi - lo) * i / (num - 1) for i in range(num)]
 
 
 def _datasets(study: dict) -> list[str]:
@@ -39,8 +85,13 @@ def _datasets(study: dict) -> list[str]:
 
 
 def check(config: dict) -> None:
-    """Semantic checks the JSON schema cannot make. Raises GridError naming the key path."""
-    known_sets = config.get("datasets", {})
+    """Semantic checks the JSON schema cannot make. Raises GridError naming the key path.
+
+    Declares the config's plugin files first (``plugins.declare``: read, not imported), so that
+    their inits are valid names in the studies.
+    """
+    _check_plugins(config["plugins"])
+    known_sets = config["datasets"]
     for sname, study in config["studies"].items():
         where = f"studies.{sname}"
         if not re.fullmatch(r"[A-Za-z0-9_]+", sname):
@@ -51,15 +102,24 @@ def check(config: dict) -> None:
                     f"{where}.dataset: {ds!r} is not defined under datasets "
                     f"(defined: {', '.join(sorted(known_sets)) or 'none'})"
                 )
-        if not study.get("hidden") and not (study.get("depth") and study.get("width")):
+        if not study["hidden"] and not (study["depth"] and study["width"]):
             raise GridError(f"{where}: give either hidden (a list of sizes) or both depth and width")
-        if study.get("hidden") and (study.get("depth") or study.get("width")):
+        if study["hidden"] and (study["depth"] or study["width"]):
             raise GridError(f"{where}: give hidden or depth × width, not both")
-        for i, spec in enumerate(study["init"]):
+        specs = []
+        for i, item in enumerate(study["init"]):
             try:
-                names.parse_init(spec)
+                expanded = init_specs({"init": [item]})
+                for spec in expanded:
+                    names.parse_init(spec)
             except ValueError as e:
                 raise GridError(f"{where}.init[{i}]: {e}") from None
+            specs += expanded
+        for spec in specs:
+            try:
+                names.bias_policy(spec, study["bias"])
+            except ValueError as e:
+                raise GridError(f"{where}.bias: {e}") from None
         for i, act in enumerate(study["activation"]):
             try:
                 names.check_activation(act)
@@ -67,8 +127,17 @@ def check(config: dict) -> None:
                 raise GridError(f"{where}.activation[{i}]: {e}") from None
         if not seeds_of(study):
             raise GridError(f"{where}.seeds: need at least one seed")
-        if len(set(study["init"])) != len(study["init"]):
-            raise GridError(f"{where}.init: an init is listed twice")
+        jacobian = (study.get("stats") or {}).get("jacobian")
+        shallowest = min(len(h) for h in architectures(study))
+        if jacobian and max(jacobian["depths"]) > shallowest:
+            raise GridError(
+                f"{where}.stats.jacobian.depths: {max(jacobian['depths'])} is deeper than the study's "
+                f"shallowest network ({shallowest} hidden layers)"
+            )
+        canon = [registry.canonical(spec) for spec in specs]
+        twice = sorted({c for c in canon if canon.count(c) > 1})
+        if twice:
+            raise GridError(f"{where}.init: {', '.join(twice)} is listed twice")
         given = [key for key in ("epochs", "steps") if study["training"].get(key) is not None]
         if len(given) != 1:
             raise GridError(
@@ -76,12 +145,40 @@ def check(config: dict) -> None:
                 f"(SGD steps in all); got {' and '.join(given) or 'neither'}"
             )
     for dname, ds in known_sets.items():
-        kind = ds.get("kind") or dname
+        kind = ds["kind"] or dname
         if kind not in names.DATASET_KINDS:
             raise GridError(
                 f"datasets.{dname}.kind: unknown dataset kind {kind!r}; valid kinds are: "
                 f"{', '.join(names.DATASET_KINDS)}"
             )
+        try:  # the options a kind takes, and a tensors file's arrays: before any job runs
+            resolve_dataset(dname, ds)
+            kinds.check(dname, ds)
+        except (ValueError, DatasetError) as e:
+            raise GridError(f"datasets.{dname}: {e}") from None
+
+
+def _check_plugins(paths: list[str]) -> None:
+    """Declare every plugin file; two files of one name would share results/plugins/<name>.json."""
+    stems: dict[str, str] = {}
+    for i, path in enumerate(paths):
+        if plugins.stem(path) in stems:
+            raise GridError(
+                f"plugins[{i}]: {path} and {stems[plugins.stem(path)]} have the same file name; rename one"
+            )
+        stems[plugins.stem(path)] = path
+        try:
+            plugins.declare(path)
+        except ValueError as e:
+            raise GridError(f"plugins[{i}]: {e}") from None
+
+
+def specs_used(config: dict) -> list[str]:
+    """Every init spec some study trains, canonical, once each, in config order."""
+    out: list[str] = []
+    for study in config["studies"].values():
+        out += [c for c in map(registry.canonical, init_specs(study)) if c not in out]
+    return out
 
 
 def _arch_tag(hidden: list[int], explicit: bool) -> str:
@@ -94,9 +191,9 @@ def variants(config: dict) -> list[dict]:
     """Every variant of every study, as a flat dict of its grid values and training settings."""
     out = []
     for sname, study in config["studies"].items():
-        explicit = bool(study.get("hidden"))
+        explicit = bool(study["hidden"])
         for ds, hidden, act, init, seed in itertools.product(
-            _datasets(study), architectures(study), study["activation"], study["init"], seeds_of(study)
+            _datasets(study), architectures(study), study["activation"], init_specs(study), seeds_of(study)
         ):
             arch = _arch_tag(hidden, explicit)
             out.append(
@@ -110,8 +207,8 @@ def variants(config: dict) -> list[dict]:
                     "seed": seed,
                     "variant": f"{sname}/{ds}/{arch}/{act}/{init}/s{seed}",
                     "hidden": "-".join(map(str, hidden)),
-                    "bias_policy": names.bias_policy(init, study.get("bias")),
-                    "_bias": None if study.get("bias", "scheme") == "scheme" else study["bias"],
+                    "bias_policy": names.bias_policy(init, study["bias"]),
+                    "_bias": None if study["bias"] == "scheme" else study["bias"],
                     "_hidden_list": hidden,
                     "_pack_base": f"{ds}-{arch}-{act}",
                 }
@@ -128,26 +225,44 @@ def packs(config: dict, gpu_mb: int | None = None) -> dict[tuple[str, str], dict
     smallest visible one, when training runs on GPUs), else at ``packsize.CPU_BUDGET_MB``.
     A pack that fits keeps its plain id.
     """
-    size = config.get("pack_size")
     groups: dict[tuple[str, str], list[dict]] = {}
     for v in variants(config):
         groups.setdefault((v["study"], v["_pack_base"]), []).append(v)
     result = {}
     for (sname, base), members in groups.items():
         study = config["studies"][sname]
-        if size == "auto":
-            data = packsize.data_of(members[0]["dataset"], config["datasets"][members[0]["dataset"]])
-            whole = _pack_spec(config, sname, base, study, members)
-            device = _trains_on(config, gpu_mb)
-            cap = packsize.max_variants(whole, data, packsize.budget_mb(config, gpu_mb), device)
-        else:
-            cap = size or len(members)
-        n = -(-len(members) // cap)
-        for i in range(n):
-            chunk = members[i * len(members) // n : (i + 1) * len(members) // n]
+        n = _n_chunks(config, sname, base, members, gpu_mb)
+        for i, chunk in enumerate(_chunks(members, n)):
             pid = base if n == 1 else f"{base}-p{i}"
             result[(sname, pid)] = _pack_spec(config, sname, pid, study, chunk)
     return result
+
+
+def _n_chunks(config: dict, sname: str, base: str, members: list[dict], gpu_mb: int | None) -> int:
+    """How many even chunks pack ``base`` of study ``sname`` trains in (``packs``)."""
+    size, study = config["pack_size"], config["studies"][sname]
+    if size != "auto":
+        return -(-len(members) // (size or len(members)))
+    data = packsize.data_of(members[0]["dataset"], config["datasets"][members[0]["dataset"]])
+    device, budget = _trains_on(config, gpu_mb), packsize.budget_mb(config, gpu_mb)
+    n = -(
+        -len(members)
+        // packsize.max_variants(_pack_spec(config, sname, base, study, members), data, budget, device)
+    )
+    # max_variants sizes a pack of equal seed groups; a chunk of unequal ones pads its groups,
+    # so one more chunk at a time until each fits (or holds a single variant)
+    while n < len(members) and any(
+        packsize.pack_bytes(_pack_spec(config, sname, base, study, chunk), data, device=device)
+        > budget * 2**20
+        for chunk in _chunks(members, n)
+    ):
+        n += 1
+    return n
+
+
+def _chunks(members: list, n: int) -> list[list]:
+    """``members`` cut into n even chunks, in order."""
+    return [members[i * len(members) // n : (i + 1) * len(members) // n] for i in range(n)]
 
 
 def _trains_on(config: dict, gpu_mb: int | None) -> str:
@@ -159,7 +274,7 @@ def _trains_on(config: dict, gpu_mb: int | None) -> str:
 
 def _pack_spec(config: dict, sname: str, pid: str, study: dict, members: list[dict]) -> dict:
     train = study["training"]
-    stats = study.get("stats", {})
+    stats = study["stats"]
     first = members[0]
     return {
         "study": sname,
@@ -170,20 +285,20 @@ def _pack_spec(config: dict, sname: str, pid: str, study: dict, members: list[di
         "batch_size": train["batch_size"],
         "epochs": train.get("epochs"),
         "steps": train.get("steps"),
-        "precision": config.get("precision", "fp32"),
-        "output_activation": train.get("output_activation", "identity"),
-        "loss": train.get("loss", "cross_entropy"),
-        "shuffle": train.get("shuffle", True),
-        "eval_batch_size": train.get("eval_batch_size", 5000),
-        "stats_samples": stats.get("samples", 1000),
-        "histograms": stats.get("histograms", True),
-        "record_hidden": study.get("record_hidden", False),
+        "precision": config["precision"],
+        "output_activation": train["output_activation"],
+        "loss": train["loss"],
+        "shuffle": train["shuffle"],
+        "eval_batch_size": train["eval_batch_size"],
+        "stats_samples": stats["samples"],
+        "histograms": stats["histograms"],
+        "record_hidden": study["record_hidden"],
         "variants": [
             {
                 "init": v["init"],
                 "seed": v["seed"],
                 "lr": train["lr"],
-                "momentum": train.get("momentum", 0.0),
+                "momentum": train["momentum"],
                 "bias": v["_bias"],
                 "columns": {
                     k: v[k]
@@ -210,11 +325,11 @@ def _pack_spec(config: dict, sname: str, pid: str, study: dict, members: list[di
 def datasets_used(config: dict) -> list[str]:
     """The dataset names that some study trains on, in config order."""
     used = {ds for study in config["studies"].values() for ds in _datasets(study)}
-    return [d for d in config.get("datasets", {}) if d in used]
+    return [d for d in config["datasets"] if d in used]
 
 
 def dataset_options(config: dict, name: str) -> dict:
     """The options of dataset ``name``, with ``kind`` resolved (it defaults to the name)."""
     opts = dict(config["datasets"][name])
-    opts["kind"] = opts.get("kind") or name
+    opts["kind"] = opts["kind"] or name
     return opts

@@ -22,6 +22,27 @@ REPRODUCED = "REPRODUCED"
 NOT_REPRODUCED = "NOT REPRODUCED"
 INCONCLUSIVE = "INCONCLUSIVE"
 
+# A run "did not train" when its final accuracy is below chance + this margin (in accuracy, not
+# points of percent): the criticality study's phase diagram, the leaderboard's failure count and
+# the report's flags all use this one rule.
+TRAINED_MARGIN = 0.10
+
+
+def chance_accuracy(n_classes: int) -> float:
+    """The accuracy of guessing: 1 / classes (a balanced task)."""
+    return 1.0 / max(int(n_classes), 1)
+
+
+def did_not_train(accuracy, n_classes: int):
+    """True where a final accuracy (a fraction, or an array of them) is below chance + ``TRAINED_MARGIN``.
+
+    A diverged run (NaN accuracy) did not train either.
+    """
+    acc = np.asarray(accuracy, dtype=float)
+    out = ~(acc >= chance_accuracy(n_classes) + TRAINED_MARGIN)
+    return bool(out) if out.ndim == 0 else out
+
+
 VERDICT_RULE = (
     f"REPRODUCED if the Holm-adjusted p-value of the paired t-test is below {ALPHA:g}, the mean "
     "paired difference has the claimed sign and is at least the claim's minimum effect; "
@@ -160,5 +181,45 @@ def verdict(res: PairedResult, p_adjusted: float, min_effect: float, alpha: floa
     if significant and res.mean_diff < 0:
         return NOT_REPRODUCED
     if np.isfinite(res.hi) and res.hi < min_effect:
+        return NOT_REPRODUCED
+    return INCONCLUSIVE
+
+
+SHARE_RULE = (
+    f"REPRODUCED if the Holm-adjusted p-value of the one-sided binomial test (H0: the share of agreeing "
+    f"cells is at most the threshold) is below {ALPHA:g}; NOT REPRODUCED if the {CONFIDENCE:.0%} "
+    "Clopper-Pearson interval of the share lies entirely below the threshold; otherwise INCONCLUSIVE."
+)
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    """k successes of n against a threshold share: the share, its Clopper-Pearson interval, the p-value."""
+
+    k: int
+    n: int
+    share: float
+    lo: float
+    hi: float
+    threshold: float
+    p: float  # one-sided binomial test, H1: the true share is above the threshold
+
+
+def share_test(k: int, n: int, threshold: float, confidence: float = CONFIDENCE) -> ShareResult:
+    """One-sided exact binomial test of k of n against ``threshold``, with the share's Clopper-Pearson interval."""
+    if n < 1:
+        return ShareResult(0, 0, math.nan, math.nan, math.nan, threshold, math.nan)
+    res = sps.binomtest(int(k), int(n), threshold, alternative="greater")
+    ci = sps.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="exact")
+    return ShareResult(int(k), int(n), k / n, float(ci.low), float(ci.high), threshold, float(res.pvalue))
+
+
+def share_verdict(res: ShareResult, p_adjusted: float, alpha: float = ALPHA) -> str:
+    """Apply ``SHARE_RULE``."""
+    if res.n < 1 or not np.isfinite(p_adjusted):
+        return INCONCLUSIVE
+    if p_adjusted < alpha:
+        return REPRODUCED
+    if res.hi < res.threshold:
         return NOT_REPRODUCED
     return INCONCLUSIVE

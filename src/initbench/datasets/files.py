@@ -1,8 +1,8 @@
-"""File plumbing shared by the dataset modules: the user-facing error, hashing, atomic writes.
+"""File plumbing shared by the dataset modules: the user-facing error, hashing, staged copies.
 
 Every write here goes to a temporary name in the destination folder and is renamed into place only
-when complete, so a killed job never leaves a half-written file that a later run would trust
-(``os.replace`` is atomic within one filesystem).
+when complete (``initbench.atomic``), so a killed job never leaves a half-written file that a later
+run would trust (``os.replace`` is atomic within one filesystem).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+from initbench.atomic import atomic_write, plain_mode
 
 
 class DatasetError(RuntimeError):
@@ -41,33 +43,10 @@ def md5_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _plain_mode(path: str | Path) -> None:
-    """Give a mkstemp file (created 0600) the mode open() would: 0666 less the umask, so a shared data/ stays shared."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
-@contextlib.contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; rename it onto ``dest`` only if the block succeeds."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    _plain_mode(tmp)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
 def write_json(dest: Path, obj: dict) -> None:
     """Write ``obj`` as indented, key-sorted JSON, atomically (the same dict gives the same bytes)."""
-    with atomic_path(dest) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(obj, indent=2, sort_keys=True) + "\n"
+    atomic_write(dest, lambda tmp: tmp.write_text(text))
 
 
 def copy_hashing(src: IO[bytes], dst: IO[bytes]) -> tuple[str, int]:
@@ -87,7 +66,7 @@ def stage_copy(src: Path, dest_dir: Path, *, gunzip: bool) -> tuple[Path, str, i
     Decompression errors (a truncated or corrupt .gz fails gzip's CRC check) become a DatasetError.
     """
     fd, tmp = tempfile.mkstemp(prefix=".staged.", suffix=".tmp", dir=dest_dir)
-    _plain_mode(tmp)
+    plain_mode(tmp)
     try:
         opener = gzip.open if gunzip else open
         with opener(src, "rb") as fin, os.fdopen(fd, "wb") as fout:

@@ -17,6 +17,7 @@ matplotlib.use("svg")  # the figures are SVG only; no display, no GUI toolkit
 import matplotlib.pyplot as plt  # noqa: E402
 
 from initbench.names import parse_init  # noqa: E402
+from initbench.registry import canonical  # noqa: E402
 
 INIT_COLORS = {
     "default": "#0072B2",  # blue
@@ -65,8 +66,7 @@ plt.rcParams.update(RC)  # this module is imported only where figures are drawn
 
 def canonical_init(spec: str) -> str:
     """The init spec without spaces or float noise: ``uniform(0, 1.0)`` -> ``uniform(0,1)``."""
-    name, args = parse_init(spec)
-    return f"{name}({','.join(f'{a:g}' for a in args)})" if args else name
+    return canonical(spec)
 
 
 def init_color(spec: str) -> str:

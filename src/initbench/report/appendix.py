@@ -1,7 +1,8 @@
 """The appendix: the config as run and its hash, provenance, runtimes, dataset checksums, divergences.
 
-Inputs are free-form where the workflow's are (job records, dataset meta): missing keys print as
-"unknown" rather than failing the report.
+One function per appendix section, each taking a ``sections.Run``. Inputs are free-form where the
+workflow's are (job records, dataset meta): missing keys print as "unknown" rather than failing
+the report.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from initbench.figures.data import Tables
 from initbench.figures.style import init_label
+from initbench.report.sections import Run
 
 BENCHMARK_COLUMNS = ("s", "max_rss", "mean_load", "cpu_time")
 
 
-def config_text(config: dict) -> tuple[str, str]:
+def config(run: Run) -> dict:
     """The config as YAML (keys sorted) and the sha256 of exactly that text."""
-    text = yaml.safe_dump(config, sort_keys=True, default_flow_style=None, allow_unicode=True, width=100)
-    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+    text = yaml.safe_dump(run.config, sort_keys=True, default_flow_style=None, allow_unicode=True, width=100)
+    return {"yaml": text, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
 
 
 def _set(jobs: list[dict], key: str) -> str:
@@ -30,7 +31,12 @@ def _set(jobs: list[dict], key: str) -> str:
     return ", ".join(vals) if vals else "unknown"
 
 
-def training_provenance(jobs: list[dict]) -> list[dict]:
+def provenance(run: Run) -> dict:
+    """Where the training jobs ran, and where this report was made."""
+    return {"training": _training(run.jobs), "report": _report(run.provenance)}
+
+
+def _training(jobs: list[dict]) -> list[dict]:
     det = [j.get("deterministic") for j in jobs if j.get("deterministic") is not None]
     determinism = (
         "unknown"
@@ -52,10 +58,21 @@ def training_provenance(jobs: list[dict]) -> list[dict]:
             ("GPU model", _set(jobs, "gpu_model")),
             ("deterministic algorithms", determinism),
         )
+    ] + _plugins(jobs)
+
+
+def _plugins(jobs: list[dict]) -> list[dict]:
+    """One row per plugin file the training jobs imported: its sha256 (each, if jobs saw several)."""
+    seen: dict[str, set[str]] = {}
+    for j in jobs:
+        for path, sha in (j.get("plugins") or {}).items():
+            seen.setdefault(path, set()).add(sha)
+    return [
+        {"key": f"plugin {path}", "value": ", ".join(sorted(shas))} for path, shas in sorted(seen.items())
     ]
 
 
-def report_provenance(prov: dict) -> list[dict]:
+def _report(prov: dict) -> list[dict]:
     dirty = {None: "not a git checkout", True: " (with uncommitted changes)", False: ""}[
         prov.get("git_dirty")
     ]
@@ -73,8 +90,9 @@ def report_provenance(prov: dict) -> list[dict]:
     return rows
 
 
-def runtimes(benchmarks: list[Path], jobs: list[dict]) -> dict:
+def runtime(run: Run) -> dict:
     """One row per training job's benchmark TSV (``.../<study>/<pack>.tsv``), sorted by study and pack."""
+    benchmarks, jobs = run.benchmarks, run.jobs
     n_variants = {(j.get("study"), j.get("pack")): j.get("n_variants") for j in jobs}
     rows, total = [], 0.0
     for path in sorted(Path(p) for p in benchmarks):
@@ -107,17 +125,17 @@ def _flat(d, prefix: str = "") -> list[dict]:
     return out
 
 
-def datasets(meta_paths: list[Path]) -> list[dict]:
+def datasets(run: Run) -> list[dict]:
     """Each dataset's meta JSON, flattened to key/value rows (checksums included), in name order."""
     out = []
-    for p in sorted(Path(x) for x in meta_paths):
+    for p in sorted(Path(x) for x in run.dataset_meta):
         meta = json.loads(p.read_text(encoding="utf-8"))
         out.append({"name": str(meta.get("dataset", p.stem)), "rows": _flat(meta)})
     return out
 
 
-def divergence(tables: Tables) -> dict:
-    s = tables.get("summary")
+def divergence(run: Run) -> dict:
+    s = run.tables.get("summary")
     cells = ["study", "init", "activation", "depth"]
     g = (
         s.assign(div=s["diverged"].astype(bool))
