@@ -162,7 +162,9 @@ def fig_depth_heatmap(tables: Tables, config: dict):
         # hatched: every run of the cell did not train in this budget (stats.did_not_train)
         failed = a.pivot_table(index="init", columns="depth", values="failed", aggfunc="all").loc[order]
         for i, j in zip(*(failed.to_numpy() == True).nonzero(), strict=True):  # noqa: E712 (NaN: no runs)
-            ax.add_patch(Rectangle((j, i), 1, 1, fill=False, hatch="///", edgecolor="#ffffff", linewidth=0))
+            ax.add_patch(
+                Rectangle((j, i), 1, 1, fill=False, hatch="//", edgecolor="#ffffff99", linewidth=0, zorder=2)
+            )
         for tick, init in zip(ax.get_yticklabels(), order, strict=True):
             tick.set_color(init_color(init))
         ax.set(title=f"{act}, width {int(s['width'].max())}", xlabel="hidden layers", ylabel="")
