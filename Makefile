@@ -7,7 +7,7 @@ STAMP := $(VENV)/.initbench-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CORES ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: setup setup-system setup-test run test test-cluster lint bench bench-dag bench-gpu dry-run clean help
+.PHONY: setup setup-system setup-test run test test-cluster lint bench bench-dag bench-gpu bench-paper gpu-check gpu-carry dry-run clean help
 
 help:
 	@echo "make run    - set up, then run the whole study (snakemake --cores $(CORES)) and write results/report/"
@@ -17,7 +17,10 @@ help:
 	@echo "make lint   - snakemake --lint, snakefmt, ruff"
 	@echo "make bench  - the engine's speed benchmark (results/bench/bench.json)"
 	@echo "make bench-dag - the dry-run time of a 10,000-variant grid (results/bench/dag.json)"
-	@echo "make bench-gpu - the lab studies on a GPU: model-epochs/s, utilisation (results/bench/gpu.json)"
+	@echo "make bench-gpu - lab and depth packs on a GPU: model-epochs/s, share of the matmul rate (results/bench/gpu.json)"
+	@echo "make bench-paper - the paper grid's wall time on this device, projected (results/bench/paper.json)"
+	@echo "make gpu-check - on a CUDA machine: bench-gpu, CUDA tests, default study, projection; each under a timeout (OUT=dir)"
+	@echo "make gpu-carry - gather the wheels and Fashion-MNIST a bare GPU image lacks into .gpu-carry/"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,14 +36,18 @@ setup: setup-system $(STAMP)
 setup-test: setup
 	@envs/setup-system.sh --optional envs/apt-test.txt
 
-# Training jobs declare resources: gpu=1 when they train on a GPU; this caps them at one per GPU.
-GPUS = $$($(BIN)/python -m initbench.devices)
+# CONFIG=FILE runs another config (e.g. config/paper.yaml) in place of config/config.yaml.
+CONFIG ?=
+CONFIGFILE := $(if $(CONFIG),--configfile $(CONFIG))
+# Training jobs declare resources: gpu=1 when they train on a GPU; this caps them at gpu_jobs per
+# GPU (config/README.md). Without a GPU it is gpu=0, and no job asks for one.
+GPUS = $$($(BIN)/python -m initbench.devices $(CONFIGFILE))
 
 run: setup
-	$(SNAKEMAKE) --cores $(CORES) --resources gpu=$(GPUS)
+	$(SNAKEMAKE) --cores $(CORES) --resources gpu=$(GPUS) $(CONFIGFILE)
 
 dry-run: setup
-	$(SNAKEMAKE) --cores $(CORES) -n
+	$(SNAKEMAKE) --cores $(CORES) -n $(CONFIGFILE)
 
 test: setup-test
 	$(BIN)/pytest -q -ra
@@ -64,6 +71,17 @@ bench-dag: setup
 
 bench-gpu: setup
 	$(BIN)/python -m initbench.gpubench --out results/bench/gpu.json
+
+bench-paper: setup
+	$(BIN)/python -m initbench.paperbench $(CONFIGFILE) --out results/bench/paper.json
+
+# The GPU checks run from a bare GPU image too (no venv, no network): see tools/gpu-check.sh.
+# STEPS="bench tests" runs some of its steps (setup bench tests study report paper).
+gpu-check:
+	bash tools/gpu-check.sh $(STEPS)
+
+gpu-carry:
+	bash tools/gpu-carry.sh .gpu-carry
 
 clean:
 	rm -rf results .snakemake

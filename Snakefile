@@ -15,10 +15,13 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/data.smk"
+include: "workflow/rules/plugins.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/spectra.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/leaderboard.smk"
 
 
 rule all:
@@ -26,3 +29,4 @@ rule all:
     input:
         "results/report/report.html",
         "results/report/report.pdf",
+        "results/report/leaderboard.csv",

@@ -23,9 +23,18 @@ from pathlib import Path
 import numpy as np
 
 from initbench import schema
-from synthetic_tables import N_TRAIN, tables
+from synthetic_tables import N_CLASSES, N_TRAIN, tables
 
-STUDIES = ("same_weights", "xavier_lab", "he_lab", "depth", "table1")
+STUDIES = (
+    "same_weights",
+    "xavier_lab",
+    "he_lab",
+    "depth",
+    "table1",
+    "criticality",
+    "isometry",
+    "isometry_relu",
+)
 
 
 def config(studies=STUDIES, seeds: int = 4) -> dict:
@@ -76,6 +85,37 @@ def config(studies=STUDIES, seeds: int = 4) -> dict:
             "init": ["default", "xavier_uniform"],
             "training": {**t, "batch_size": 1000, "epochs": 4},
         },
+        "criticality": {
+            "dataset": "mnist1d",
+            "depth": [10, 20, 40, 80],
+            "width": [64],
+            "activation": ["tanh"],
+            "init": [f"gaussian({w:g},0.05)" for w in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)],
+            "training": {**t, "batch_size": 64, "epochs": 1},
+        },
+        "isometry": {
+            "dataset": "mnist1d",
+            "depth": [32],
+            "width": [64],
+            "activation": ["tanh"],
+            "init": [
+                "gaussian(1.761,0.05)",
+                "orthogonal(1.761,0.05)",
+                "gaussian(1.05,2e-05)",
+                "orthogonal(1.05,2e-05)",
+            ],
+            "training": {**t, "batch_size": 64, "epochs": 1},
+            "stats": {"jacobian": {"depths": [2, 8, 32], "inputs": 2}},
+        },
+        "isometry_relu": {
+            "dataset": "mnist1d",
+            "depth": [32],
+            "width": [64],
+            "activation": ["relu"],
+            "init": ["he_normal", "orthogonal(2)"],
+            "training": {**t, "batch_size": 64, "epochs": 1},
+            "stats": {"jacobian": {"depths": [2, 8, 32], "inputs": 2}},
+        },
     }
     studies_cfg = {k: {**v, "seeds": seeds} for k, v in all_studies.items() if k in studies}
     return {
@@ -120,7 +160,7 @@ def write_inputs(root: Path, cfg: dict | None = None, quality: dict | None = Non
     metrics = root / "results" / "metrics"
     metrics.mkdir(parents=True, exist_ok=True)
     tabs = tables(cfg, quality)
-    for t in schema.METRIC_TABLES:
+    for t in (*schema.METRIC_TABLES, "spectra"):
         tabs[t].to_parquet(metrics / f"{t}.parquet", index=False)
     summary_csv = root / "results" / "summary.csv"
     tabs["summary"].to_csv(summary_csv, index=False)
@@ -161,6 +201,7 @@ def write_inputs(root: Path, cfg: dict | None = None, quality: dict | None = Non
                 {
                     "dataset": name,
                     "kind": cfg["datasets"][name]["kind"],
+                    "n_classes": N_CLASSES[name],
                     "source": f"synthetic {name}",
                     "sizes": {"train": N_TRAIN[name], "val": N_TRAIN[name] // 6, "test": N_TRAIN[name] // 6},
                     "normalize": False,

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from initbench import schema, theory
-from initbench.names import bias_policy
+from initbench import meanfield, schema, theory
+from initbench.names import bias_policy, parse_init
 
 N_CLASSES = {"toy1d": 2, "mnist": 10, "mnist1d": 10, "shapeset": 9}
 INPUT_DIM = {"toy1d": 1, "mnist": 784, "mnist1d": 40, "shapeset": 1024}
@@ -49,6 +49,11 @@ def _accuracy(study_name: str, act: str, init: str, depth: int, dataset: str, qu
     if study_name == "depth":
         slope = {("relu", "he_uniform"): 0.002, ("tanh", "xavier_uniform"): 0.004}.get((act, init), 0.02)
         return max(0.10, 0.66 - slope * depth)
+    if study_name == "criticality":  # trains exactly where depth <= 6 xi_c (Schoenholz et al. 2017)
+        var_w, var_b = parse_init(init)[1]
+        return 0.62 if depth <= 6 * meanfield.fixed_point("tanh", var_w, var_b).xi_c else 0.10
+    if study_name in ("isometry", "isometry_relu"):  # orthogonal learns faster (Pennington et al. 2017)
+        return 0.70 if init.startswith("orthogonal") else 0.55
     base = {"tanh": 0.62, "softsign": 0.64, "sigmoid": 0.35}[act] + (0.06 if init == "xavier_uniform" else 0)
     return base - (0.1 if dataset == "shapeset" else 0.0)
 
@@ -106,6 +111,43 @@ def _histograms(layers: pd.DataFrame, act: str, bins: int = 30) -> pd.DataFrame:
             cols["bin_right"].append(e[1:])
             cols["count"].append(np.round(np.diff(c) * n))
     return pd.DataFrame({k: np.concatenate(v) for k, v in cols.items()})
+
+
+def _spectra(act: str, init: str, width: int, depths, inputs: int, rng) -> pd.DataFrame:
+    """Singular values whose squares, exp(a z) for normal z, have the spread (var/mean^2) that free probability
+    predicts (Pennington et al. 2017) within 5 %, capped below width - 1: a is found by bisection."""
+    var_w, var_b = (
+        width * theory.weight_variance(init, width, width),
+        theory.bias_variance(init, width, width),
+    )
+    kind = "orthogonal" if init.startswith("orthogonal") else "gaussian"
+    frames = []
+    for layer in depths:
+        m, v = (
+            meanfield.jacobian_spectrum_moments(act, var_w, var_b, layer - 1, kind)
+            if layer > 1
+            else (1.0, 0.0)
+        )
+        target = min(v / m**2 * rng.lognormal(0, 0.05), 0.9 * (width - 1))  # a little seed-to-seed noise
+        sq = []
+        for z in rng.standard_normal((inputs, width)):
+            lo, hi = 0.0, 50.0
+            for _ in range(60):
+                a = (lo + hi) / 2
+                lam = np.exp(a * (z - z.max()))
+                lo, hi = (a, hi) if lam.var() / lam.mean() ** 2 < target else (lo, a)
+            sq.append(np.sort(lam / lam.mean())[::-1])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "layer": layer,
+                    "input": np.repeat(np.arange(inputs), width),
+                    "index": np.tile(np.arange(width), inputs),
+                    "singular_value": np.sqrt(np.concatenate(sq)),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def _variants(cfg: dict):
@@ -195,6 +237,11 @@ def tables(cfg: dict, quality: dict | None = None, seed: int = 0) -> dict[str, p
             out["layers"].append(lay)
         if name in ("depth", "xavier_lab"):
             out["histograms"].append(_histograms(base, act).assign(variant=vid, epoch=0))
+        jac = (st.get("stats") or {}).get("jacobian")
+        if jac:
+            out["spectra"].append(
+                _spectra(act, init, width, jac["depths"], jac.get("inputs", 4), rng).assign(variant=vid)
+            )
         if st.get("record_hidden"):
             xs = np.arange(-20, 20, dtype=float)
             lab = ((xs > -4) & (xs < 4)).astype(int)

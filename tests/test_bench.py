@@ -28,23 +28,3 @@ def test_bench_writes_its_json(tmp_path, capsys, monkeypatch):
     assert written["k"] == 3 and written["device"] == "cpu"
     assert written["ratio_to_floor"] == written["engine_s"] / written["floor_s"] > 0
     assert "speed-up vs lab" in capsys.readouterr().out
-
-
-def test_gpubench_builds_the_lab_packs_and_needs_a_gpu(monkeypatch):
-    """The GPU check's packs: the paper config's lab studies with S seeds; without CUDA it stops."""
-    import pytest
-    import torch
-
-    from conftest import REPO, SCHEMA
-    from initbench import config as ibconfig
-    from initbench import gpubench
-
-    cfg = ibconfig.load(REPO / "config/paper.yaml", SCHEMA)
-    spec, data = gpubench.lab_pack(cfg, "he_lab", seeds=100, epochs=2)
-    assert len(spec["variants"]) == 300 and spec["epochs"] == 2 and spec["hidden"] == [100, 200, 100]
-    shapes = {k: tuple(v.shape) for k, v in gpubench.noise_data(data, "cpu").items()}
-    assert shapes["x_train"] == (60_000, 784) and shapes["x_test"] == (10_000, 784)
-    if not torch.cuda.is_available():
-        monkeypatch.setenv("INITBENCH_GPUS", "0")
-        with pytest.raises(SystemExit, match="no CUDA device here"):
-            gpubench.main(["--seeds", "1"])

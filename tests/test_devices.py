@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import subprocess
@@ -22,8 +21,8 @@ JOB = textwrap.dedent(
     """\
     import json, os, sys, time
     from initbench import devices
-    job, locks, record = sys.argv[1], sys.argv[2], sys.argv[3]
-    gid = devices.acquire_gpu(devices.visible_gpus(), locks, poll_s=0.02, log=lambda m: None)
+    job, locks, record, slots = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    gid = devices.acquire_gpu(devices.visible_gpus(), locks, poll_s=0.02, log=lambda m: None, slots=slots)
     devices.pin(gid)
     start = time.monotonic()
     time.sleep(0.3)
@@ -51,26 +50,35 @@ def _no_device_variables():
     os.environ.update(saved)
 
 
-@pytest.mark.parametrize("n_gpus", [1, 3])
-def test_concurrent_jobs_never_share_a_gpu_and_all_run(n_gpus, tmp_path):
-    """N fake GPUs, 3N jobs started at once: no two jobs hold one GPU at the same time."""
+@pytest.mark.parametrize("n_gpus, slots", [(1, 1), (3, 1), (2, 2), (1, 3)])
+def test_concurrent_jobs_never_overfill_a_gpu_and_all_run(n_gpus, slots, tmp_path):
+    """N fake GPUs with S slots each, 3 x N x S jobs started at once: never more than S jobs hold
+    one GPU at the same time, and every job runs."""
     record, locks = tmp_path / "record.jsonl", tmp_path / "locks"
     env = {**os.environ, "INITBENCH_GPUS": str(n_gpus), "PYTHONPATH": str(SRC)}
+    n_jobs = 3 * n_gpus * slots
     jobs = [
-        subprocess.Popen([sys.executable, "-c", JOB, str(j), str(locks), str(record)], env=env)
-        for j in range(3 * n_gpus)
+        subprocess.Popen([sys.executable, "-c", JOB, str(j), str(locks), str(record), str(slots)], env=env)
+        for j in range(n_jobs)
     ]
     assert [p.wait(timeout=120) for p in jobs] == [0] * len(jobs)
 
     rows = [json.loads(line) for line in record.read_text().splitlines()]
-    assert sorted(r["job"] for r in rows) == [str(j) for j in range(3 * n_gpus)]  # every job ran
+    assert sorted(r["job"] for r in rows) == sorted(str(j) for j in range(n_jobs))  # every job ran
     assert {r["gpu"] for r in rows} <= {str(i) for i in range(n_gpus)}
+    most = 0
     for gpu in {r["gpu"] for r in rows}:
-        spans = sorted((r["start"], r["end"]) for r in rows if r["gpu"] == gpu)
-        for (_, end), (start, _) in itertools.pairwise(spans):
-            assert start >= end, f"two jobs held GPU {gpu} at once: {spans}"
+        spans = [(r["start"], r["end"]) for r in rows if r["gpu"] == gpu]
+        for start, _ in spans:  # the jobs holding this GPU when one of them started
+            holding = sum(s <= start < e for s, e in spans)
+            most = max(most, holding)
+            assert holding <= slots, (
+                f"{holding} jobs held GPU {gpu} at once, with {slots} slots: {sorted(spans)}"
+            )
     if n_gpus > 1:  # and the jobs did spread over the GPUs
         assert len({r["gpu"] for r in rows}) == n_gpus
+    if slots > 1:  # and did share one: the test can tell S at once from one at a time
+        assert most > 1
 
 
 def test_a_killed_job_frees_its_gpu(tmp_path):

@@ -84,9 +84,14 @@ def test_budget_prefers_the_config_then_the_gpu_then_the_cpu_default():
     assert packsize.budget_mb({}, gpu_mb=2048) == pytest.approx(1024 * 0.9)  # never below half a GPU
 
 
-def test_train_rule_requests_the_pack_estimate_in_a_dry_run(tmp_path):
-    """The train jobs' resources in the DAG: mem_mb from the estimate; no GPU without one."""
-    from conftest import snakemake
+def test_train_rule_requests_the_pack_estimate_in_a_dry_run(tmp_path, monkeypatch):
+    """The train jobs' resources in the DAG: mem_mb from the estimate; a GPU for each pack that
+    ``placement`` sends to one (the tiny ones train on the CPU)."""
+    import re
+
+    from conftest import SCHEMA, snakemake
+    from initbench import config as ibconfig
+    from initbench import placement
 
     out = snakemake(
         "-n", "--cores", "2", "--configfile", str(REPO / "tests/config/tiny.yaml"), "--printshellcmds",
@@ -96,8 +101,14 @@ def test_train_rule_requests_the_pack_estimate_in_a_dry_run(tmp_path):
     log = out.stdout + out.stderr
     train_jobs = [block for block in log.split("\nrule ")[1:] if block.startswith("train:")]
     assert len(train_jobs) == 10, log[-3000:]
+    cfg = ibconfig.load(REPO / "tests/config/tiny.yaml", SCHEMA)
+    monkeypatch.setenv("INITBENCH_GPUS", "2")  # as the dry run saw them
+    asks = {f"study={s}, pack={p}": placement.place(spec, placement.data_of(cfg, spec), "auto")["gpu"]
+            for (s, p), spec in placement.plan(cfg, None)[0].items()}  # fmt: skip
+    assert 0 < sum(asks.values()) < len(asks)
     for block in train_jobs:
-        assert "gpu=1" in block, block
+        pack = re.search(r"wildcards: (study=\w+, pack=\S+)", block)[1]
+        assert f"gpu={asks[pack]}" in block, block
         assert "mem_mb=" in block, block
 
 

@@ -67,7 +67,12 @@ def test_verdicts_csv(rendered):
     assert rows["glorot_gradients"]["verdict"] == stats.REPRODUCED
     # the synthetic U(-1/n_in, 1/n_in) trains worse than U(-1, 1): the claim must fail
     assert rows["range_fan_in"]["verdict"] == stats.NOT_REPRODUCED
-    assert all(int(r["n"]) == 4 for r in rows.values())
+    # the synthetic phase diagram trains exactly where depth <= 6 xi_c; orthogonal beats Gaussian; ReLU spreads
+    for claim in ("depth_scale", "isometry_orthogonal", "isometry_spread"):
+        assert rows[claim]["verdict"] == stats.REPRODUCED, claim
+    assert rows["depth_scale"]["test"] == "binomial test"
+    assert int(rows["depth_scale"]["n"]) == 28  # 7 x 4 cells
+    assert all(int(r["n"]) == 4 for r in rows.values() if r["test"] == "paired t-test")
 
 
 def _verdicts(tmp_path, quality, seeds=4) -> dict[str, str]:

@@ -25,12 +25,12 @@ def test_sections_number_themselves():
 
 
 def test_a_new_section_renumbers_the_ones_after_it():
-    new = Section("leaderboard", "Leaderboard", None, "claims:build")
+    new = Section("ranking", "Ranking", None, "claims:build")
     at = report.SECTION_IDS.index("claims")
     outline = (*report.SECTIONS[:at], new, *report.SECTIONS[at:])
     h = sections.headings(outline)
     old = report.headings()
-    assert h["leaderboard"] == old["claims"].replace("Claims", "Leaderboard")
+    assert h["ranking"] == old["claims"].replace("Claims", "Ranking")
     assert h["claims"].split()[0] == str(int(old["claims"].split()[0]) + 1)
     assert h["setup"] == old["setup"] and h["appendix-config"] == old["appendix-config"]
 
@@ -98,4 +98,4 @@ def test_a_section_whose_study_did_not_run_is_not_built(tmp_path, monkeypatch):
     assert called == [] and "he-lab" not in ctx["ctx"]
     shown = {s["id"]: s["shown"] for s in ctx["sections"]}
     assert shown["xavier-lab"] and not shown["he-lab"] and shown["range"]
-    assert ctx["not_run"] == ["same_weights", "he_lab", "depth", "table1"]
+    assert ctx["not_run"] == ["same_weights", "he_lab", "depth", "criticality", "isometry", "table1"]

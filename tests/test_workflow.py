@@ -20,7 +20,8 @@ from conftest import BIN, REPO, snakemake
 from initbench import schema
 
 TINY = REPO / "tests/config/tiny.yaml"
-TABLES = [f"results/metrics/{t}.parquet" for t in schema.METRIC_TABLES] + ["results/summary.csv"]
+TABLES = [f"results/metrics/{t}.parquet" for t in (*schema.METRIC_TABLES, "spectra")]
+TABLES += ["results/summary.csv"]
 CLEAN_ENV = {"INITBENCH_DEVICE": "cpu"}
 
 
@@ -41,8 +42,13 @@ def test_tiny_run_makes_the_report_and_tidy_tables(tiny_run):
         assert (tiny_run / rel).stat().st_size > 0, rel
     epochs = schema.read(tiny_run / "results/metrics/epochs.parquet", "epochs")
     summary = schema.read(tiny_run / "results/summary.csv", "summary")
-    assert set(epochs["study"]) == {"same_weights", "xavier_lab", "he_lab", "depth", "table1"}
-    assert len(summary) == summary["variant"].nunique() == 87
+    studies = {"same_weights", "xavier_lab", "he_lab", "depth", "table1"}
+    studies |= {"criticality", "isometry", "isometry_relu"}
+    assert set(epochs["study"]) == studies
+    assert len(summary) == summary["variant"].nunique() == 111
+    spectra = schema.read(tiny_run / "results/metrics/spectra.parquet", "spectra")
+    # 18 variants of the two isometry studies x 3 Jacobian depths x 2 probe inputs x 16 units
+    assert len(spectra) == 18 * 3 * 2 * 16 and set(spectra["study"]) == {"isometry", "isometry_relu"}
     for rel in ("results/logs/train", "results/benchmarks/train"):
         assert any((tiny_run / rel).rglob("*")), f"every training job has a log and a benchmark file: {rel}"
 
@@ -53,7 +59,7 @@ def test_tiny_report_in_a_real_browser_and_as_pdf(tiny_run, tmp_path):
     from initbench import figures, report
 
     html = tiny_run / "results/report/report.html"
-    names = figures.catalog(["same_weights", "xavier_lab", "he_lab", "depth"])
+    names = figures.catalog(["same_weights", "xavier_lab", "he_lab", "depth", "criticality", "isometry"])
     assert_html_ok(html, report.SECTION_IDS, min_figures=len(names))
     assert_pdf_ok(
         tiny_run / "results/report/report.pdf",
@@ -126,15 +132,20 @@ def test_killed_run_resumes_to_identical_tables(tiny_run, tmp_path):
 def test_train_jobs_claim_fake_gpus_under_resources_gpu(tmp_path):
     """The local GPU path without a GPU: 2 fake GPUs ($INITBENCH_GPUS), 3 train jobs, ``--resources
     gpu=2``. Each job claims one and pins it; torch then finds no CUDA, so ``auto`` trains on the CPU."""
-    packs = ["tanh", "softsign", "sigmoid"]
-    targets = [f"results/runs/table1/mnist1d-h16x16x16x16x16-{act}/meta.json" for act in packs]
+    # packs with enough work per step for a GPU (initbench.placement); table1's tiny ones stay on the CPU
+    packs = [
+        "xavier_lab/mnist1d-h32x10x32-tanh",
+        "he_lab/mnist1d-h32x64x32-relu",
+        "depth/mnist1d-d6-w16-tanh",
+    ]
+    targets = [f"results/runs/{pack}/meta.json" for pack in packs]
     proc = snakemake(
         *targets, "--cores", "3", "--resources", "gpu=2", "--configfile", str(TINY), "--config", "device=auto",
         cwd=tmp_path, env={"INITBENCH_DEVICE": "", "INITBENCH_GPUS": "2", "INITBENCH_GPU_LOCKS": str(tmp_path / "locks")},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    for act in packs:
-        log = (tmp_path / f"results/logs/train/table1/mnist1d-h16x16x16x16x16-{act}.log").read_text()
+    for pack in packs:
+        log = (tmp_path / f"results/logs/train/{pack}.log").read_text()
         assert re.search(r"GPU [01] \(of 2 visible\) is this job's, as cuda:0", log), log[-2000:]
         assert "variants on cpu" in log, log[-2000:]
 

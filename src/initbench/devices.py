@@ -1,4 +1,4 @@
-"""Pick the device a training job runs on; on a GPU machine, give each job a GPU of its own.
+"""Pick the device a training job runs on; on a GPU machine, give each job a slot of one GPU.
 
 Snakemake does not hand out GPU ids to local jobs (snakemake/snakemake#281): two jobs started
 together would both land on cuda:0. So a job claims a GPU itself, before CUDA starts:
@@ -6,26 +6,31 @@ together would both land on cuda:0. So a job claims a GPU itself, before CUDA st
 1. ``visible_gpus()`` lists the GPUs this process may use, without torch:
    ``$INITBENCH_GPUS`` (a count, to fake or restrict them), else ``$CUDA_VISIBLE_DEVICES``
    (set by SLURM for a job that asked for GPUs), else the NVIDIA driver's device list.
-2. ``acquire_gpu()`` takes an exclusive ``flock`` on ``<lock dir>/gpu<id>.lock`` for the first
-   free id and keeps the file open for the life of the process: the kernel drops the lock when
-   the job ends, however it ends (a SIGKILL included), so a lock is never left stale. If every
-   GPU is held, it waits and polls; it never shares a GPU.
+2. Each GPU has ``slots`` lock files (the config's ``gpu_jobs``, resolved by ``placement``):
+   ``acquire_gpu()`` takes an exclusive ``flock`` on the first free ``<lock dir>/gpu<id>-slot<j>.lock``
+   (slot 0 of every GPU first, so jobs spread over the GPUs before they share one) and keeps the
+   file open for the life of the process: the kernel drops the lock when the job ends, however it
+   ends (a SIGKILL included), so a lock is never left stale. If every slot is held, it waits and
+   polls: never more than ``slots`` jobs hold one GPU.
 3. ``pin()`` sets ``CUDA_VISIBLE_DEVICES`` to that one id, so torch sees it as ``cuda`` (cuda:0).
    CUDA reads the variable once, when it initialises; pinning after that would be ignored, so
    ``pin`` refuses if CUDA has already started in this process.
 
-With ``--resources gpu=N`` Snakemake starts at most N GPU jobs at once and none of them waits;
-without it, the extra jobs wait on the locks. Under SLURM the lock folder is per SLURM job, since
-SLURM may number the GPUs of every job from 0. Lock files live in ``$INITBENCH_GPU_LOCKS``, else
-``<tmp>/initbench-gpu``; the folder is shared by every user of the machine (mode 1777).
+With ``--resources gpu=<GPUs x slots>`` Snakemake starts at most that many GPU jobs at once and
+none of them waits; without it, the extra jobs wait on the locks. Under SLURM the lock folder is
+per SLURM job, since SLURM may number the GPUs of every job from 0. Lock files live in
+``$INITBENCH_GPU_LOCKS``, else ``<tmp>/initbench-gpu``; the folder is shared by every user of the
+machine (mode 1777).
 
-Torch-free at import: the Snakefile calls ``train_job_gpus`` to fill in the train rule's
-``resources: gpu``. ``python -m initbench.devices`` prints the visible GPUs' count.
+Torch-free at import: the Snakefile builds the train rule's ``resources: gpu`` from
+``train_job_gpus`` (through ``placement``). ``python -m initbench.devices [--configfile FILE]``
+prints the ``gpu`` resource for ``make run``: the visible GPUs times the config's ``gpu_jobs``.
 """
 
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import subprocess
 import sys
@@ -36,6 +41,7 @@ from pathlib import Path
 VALID = ("auto", "cpu", "cuda", "mps")
 GPU_COUNT_VAR = "INITBENCH_GPUS"
 LOCK_DIR_VAR = "INITBENCH_GPU_LOCKS"
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
 _held: list = []  # the open lock files: closing one would release its GPU
 
 
@@ -91,7 +97,7 @@ def gpu_memory_mb() -> int | None:
     return min(sizes) if sizes else None
 
 
-def _wanted(requested: str | None) -> str:
+def wanted(requested: str | None) -> str:
     """The device asked for: ``$INITBENCH_DEVICE``, else the config's, else auto."""
     return os.environ.get("INITBENCH_DEVICE") or requested or "auto"
 
@@ -99,10 +105,10 @@ def _wanted(requested: str | None) -> str:
 def train_job_gpus(requested: str) -> int:
     """GPUs one training job uses (the train rule's ``resources: gpu``): 1 for ``cuda``, and
     for ``auto`` when this machine has a GPU; 0 otherwise. Read when the DAG is built."""
-    wanted = _wanted(requested)
-    if wanted.startswith("cuda"):
+    device = wanted(requested)
+    if device.startswith("cuda"):
         return 1
-    return int(wanted == "auto" and bool(visible_gpus()))
+    return int(device == "auto" and bool(visible_gpus()))
 
 
 def lock_dir() -> Path:
@@ -118,11 +124,14 @@ def acquire_gpu(
     locks: Path | None = None,
     poll_s: float = 2.0,
     log=lambda msg: print(msg, file=sys.stderr),
+    slots: int = 1,
 ) -> str:
-    """Lock the first free GPU of ``ids`` for the life of this process and return its id; wait
-    (polling every ``poll_s``) while all are held."""
+    """Lock the first free slot of a GPU of ``ids`` (``slots`` per GPU) for the life of this
+    process and return the GPU's id; wait (polling every ``poll_s``) while all are held."""
     if not ids:
         raise ValueError("no GPU to claim: the list of visible GPUs is empty")
+    if slots < 1:
+        raise ValueError(f"slots per GPU must be at least 1, got {slots!r}")
     locks = Path(locks or lock_dir())
     if not locks.is_dir():
         locks.mkdir(parents=True, exist_ok=True)
@@ -132,8 +141,8 @@ def acquire_gpu(
             pass
     begun, warned = time.monotonic(), False
     while True:
-        for gid in ids:
-            fd = os.open(locks / f"gpu{gid}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        for slot, gid in itertools.product(range(slots), ids):  # slot 0 of every GPU first
+            fd = os.open(locks / f"gpu{gid}-slot{slot}.lock", os.O_RDWR | os.O_CREAT, 0o666)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -146,7 +155,8 @@ def acquire_gpu(
                 log(f"claimed GPU {gid} after waiting {time.monotonic() - begun:.0f} s")
             return gid
         if not warned:
-            log(f"all {len(ids)} GPUs are held by other jobs (locks in {locks}); waiting for one to free up")
+            held = f"all {len(ids)} GPUs" if slots == 1 else f"all {slots} slots of the {len(ids)} GPUs"
+            log(f"{held} are held by other jobs (locks in {locks}); waiting for one to free up")
             warned = True
         time.sleep(poll_s)
 
@@ -178,18 +188,45 @@ def resolve(requested: str = "auto") -> str:
     return requested
 
 
-def claim(requested: str = "auto", locks: Path | None = None, poll_s: float = 2.0, log=None) -> str:
+def claim(
+    requested: str = "auto", locks: Path | None = None, poll_s: float = 2.0, log=None, slots: int = 1
+) -> str:
     """The device for a training job. For ``auto`` or ``cuda`` on a machine with GPUs, first claim
-    a free GPU and pin it (waiting if all are held); then resolve as ``resolve`` does."""
+    a free slot of a GPU and pin that GPU (waiting if all are held); then resolve as ``resolve`` does."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    if _wanted(requested) in ("auto", "cuda"):
+    if wanted(requested) in ("auto", "cuda"):
         ids = visible_gpus()
         if ids:
-            gid = acquire_gpu(ids, locks, poll_s, log)
+            gid = acquire_gpu(ids, locks, poll_s, log, slots=slots)
             pin(gid)
-            log(f"GPU {gid} (of {len(ids)} visible) is this job's, as cuda:0")
+            shared = "" if slots == 1 else f", one of {slots} jobs it may hold"
+            log(f"GPU {gid} (of {len(ids)} visible) is this job's, as cuda:0{shared}")
     return resolve(requested)
 
 
+def keep_on_cpu() -> None:
+    """Make every later device look-up of this process say ``cpu`` (``placement`` put the job
+    there): ``$INITBENCH_DEVICE`` wins over a requested device, so it is the one to set."""
+    os.environ["INITBENCH_DEVICE"] = "cpu"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m initbench.devices [--configfile FILE ...]``: print the ``gpu`` resource of a
+    run of that config here (visible GPUs x ``gpu_jobs``), 0 without a GPU. Torch-free."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--configfile", nargs="+", default=["config/config.yaml"])
+    parser.add_argument("--schema", default=str(SCHEMA))
+    args = parser.parse_args(argv)
+    from . import placement
+
+    try:
+        return placement.gpu_resource_of_files(args.configfile, args.schema)
+    except (OSError, ValueError) as err:  # Snakemake reports a bad config itself, in one line
+        print(f"initbench.devices: {err}; asking for no GPU", file=sys.stderr)
+        return 0
+
+
 if __name__ == "__main__":
-    print(len(visible_gpus()))
+    print(main())

@@ -13,7 +13,9 @@ from __future__ import annotations
 import itertools
 import re
 
-from . import names, packsize, registry
+from . import kinds, names, packsize, plugins, registry
+from .datasets.files import DatasetError
+from .datasets.options import resolve as resolve_dataset
 
 
 class GridError(ValueError):
@@ -28,7 +30,7 @@ def seeds_of(study: dict) -> list[int]:
 
 def architectures(study: dict) -> list[list[int]]:
     """The hidden-size lists of a study: one explicit ``hidden`` list, or depth × width."""
-    if study.get("hidden"):
+    if study["hidden"]:
         return [list(study["hidden"])]
     return [[w] * d for d, w in itertools.product(study["depth"], study["width"])]
 
@@ -83,8 +85,13 @@ def _datasets(study: dict) -> list[str]:
 
 
 def check(config: dict) -> None:
-    """Semantic checks the JSON schema cannot make. Raises GridError naming the key path."""
-    known_sets = config.get("datasets", {})
+    """Semantic checks the JSON schema cannot make. Raises GridError naming the key path.
+
+    Declares the config's plugin files first (``plugins.declare``: read, not imported), so that
+    their inits are valid names in the studies.
+    """
+    _check_plugins(config["plugins"])
+    known_sets = config["datasets"]
     for sname, study in config["studies"].items():
         where = f"studies.{sname}"
         if not re.fullmatch(r"[A-Za-z0-9_]+", sname):
@@ -95,9 +102,9 @@ def check(config: dict) -> None:
                     f"{where}.dataset: {ds!r} is not defined under datasets "
                     f"(defined: {', '.join(sorted(known_sets)) or 'none'})"
                 )
-        if not study.get("hidden") and not (study.get("depth") and study.get("width")):
+        if not study["hidden"] and not (study["depth"] and study["width"]):
             raise GridError(f"{where}: give either hidden (a list of sizes) or both depth and width")
-        if study.get("hidden") and (study.get("depth") or study.get("width")):
+        if study["hidden"] and (study["depth"] or study["width"]):
             raise GridError(f"{where}: give hidden or depth × width, not both")
         specs = []
         for i, item in enumerate(study["init"]):
@@ -110,7 +117,7 @@ def check(config: dict) -> None:
             specs += expanded
         for spec in specs:
             try:
-                names.bias_policy(spec, study.get("bias"))
+                names.bias_policy(spec, study["bias"])
             except ValueError as e:
                 raise GridError(f"{where}.bias: {e}") from None
         for i, act in enumerate(study["activation"]):
@@ -120,17 +127,52 @@ def check(config: dict) -> None:
                 raise GridError(f"{where}.activation[{i}]: {e}") from None
         if not seeds_of(study):
             raise GridError(f"{where}.seeds: need at least one seed")
+        jacobian = (study.get("stats") or {}).get("jacobian")
+        shallowest = min(len(h) for h in architectures(study))
+        if jacobian and max(jacobian["depths"]) > shallowest:
+            raise GridError(
+                f"{where}.stats.jacobian.depths: {max(jacobian['depths'])} is deeper than the study's "
+                f"shallowest network ({shallowest} hidden layers)"
+            )
         canon = [registry.canonical(spec) for spec in specs]
         twice = sorted({c for c in canon if canon.count(c) > 1})
         if twice:
             raise GridError(f"{where}.init: {', '.join(twice)} is listed twice")
     for dname, ds in known_sets.items():
-        kind = ds.get("kind") or dname
+        kind = ds["kind"] or dname
         if kind not in names.DATASET_KINDS:
             raise GridError(
                 f"datasets.{dname}.kind: unknown dataset kind {kind!r}; valid kinds are: "
                 f"{', '.join(names.DATASET_KINDS)}"
             )
+        try:  # the options a kind takes, and a tensors file's arrays: before any job runs
+            resolve_dataset(dname, ds)
+            kinds.check(dname, ds)
+        except (ValueError, DatasetError) as e:
+            raise GridError(f"datasets.{dname}: {e}") from None
+
+
+def _check_plugins(paths: list[str]) -> None:
+    """Declare every plugin file; two files of one name would share results/plugins/<name>.json."""
+    stems: dict[str, str] = {}
+    for i, path in enumerate(paths):
+        if plugins.stem(path) in stems:
+            raise GridError(
+                f"plugins[{i}]: {path} and {stems[plugins.stem(path)]} have the same file name; rename one"
+            )
+        stems[plugins.stem(path)] = path
+        try:
+            plugins.declare(path)
+        except ValueError as e:
+            raise GridError(f"plugins[{i}]: {e}") from None
+
+
+def specs_used(config: dict) -> list[str]:
+    """Every init spec some study trains, canonical, once each, in config order."""
+    out: list[str] = []
+    for study in config["studies"].values():
+        out += [c for c in map(registry.canonical, init_specs(study)) if c not in out]
+    return out
 
 
 def _arch_tag(hidden: list[int], explicit: bool) -> str:
@@ -143,7 +185,7 @@ def variants(config: dict) -> list[dict]:
     """Every variant of every study, as a flat dict of its grid values and training settings."""
     out = []
     for sname, study in config["studies"].items():
-        explicit = bool(study.get("hidden"))
+        explicit = bool(study["hidden"])
         for ds, hidden, act, init, seed in itertools.product(
             _datasets(study), architectures(study), study["activation"], init_specs(study), seeds_of(study)
         ):
@@ -159,8 +201,8 @@ def variants(config: dict) -> list[dict]:
                     "seed": seed,
                     "variant": f"{sname}/{ds}/{arch}/{act}/{init}/s{seed}",
                     "hidden": "-".join(map(str, hidden)),
-                    "bias_policy": names.bias_policy(init, study.get("bias")),
-                    "_bias": None if study.get("bias", "scheme") == "scheme" else study["bias"],
+                    "bias_policy": names.bias_policy(init, study["bias"]),
+                    "_bias": None if study["bias"] == "scheme" else study["bias"],
                     "_hidden_list": hidden,
                     "_pack_base": f"{ds}-{arch}-{act}",
                 }
@@ -177,7 +219,7 @@ def packs(config: dict, gpu_mb: int | None = None) -> dict[tuple[str, str], dict
     smallest visible one, when training runs on GPUs), else at ``packsize.CPU_BUDGET_MB``.
     A pack that fits keeps its plain id.
     """
-    size = config.get("pack_size")
+    size = config["pack_size"]
     groups: dict[tuple[str, str], list[dict]] = {}
     for v in variants(config):
         groups.setdefault((v["study"], v["_pack_base"]), []).append(v)
@@ -200,7 +242,7 @@ def packs(config: dict, gpu_mb: int | None = None) -> dict[tuple[str, str], dict
 
 def _pack_spec(sname: str, pid: str, study: dict, members: list[dict]) -> dict:
     train = study["training"]
-    stats = study.get("stats", {})
+    stats = study["stats"]
     first = members[0]
     return {
         "study": sname,
@@ -210,19 +252,19 @@ def _pack_spec(sname: str, pid: str, study: dict, members: list[dict]) -> dict:
         "activation": first["activation"],
         "batch_size": train["batch_size"],
         "epochs": train["epochs"],
-        "output_activation": train.get("output_activation", "identity"),
-        "loss": train.get("loss", "cross_entropy"),
-        "shuffle": train.get("shuffle", True),
-        "eval_batch_size": train.get("eval_batch_size", 5000),
-        "stats_samples": stats.get("samples", 1000),
-        "histograms": stats.get("histograms", True),
-        "record_hidden": study.get("record_hidden", False),
+        "output_activation": train["output_activation"],
+        "loss": train["loss"],
+        "shuffle": train["shuffle"],
+        "eval_batch_size": train["eval_batch_size"],
+        "stats_samples": stats["samples"],
+        "histograms": stats["histograms"],
+        "record_hidden": study["record_hidden"],
         "variants": [
             {
                 "init": v["init"],
                 "seed": v["seed"],
                 "lr": train["lr"],
-                "momentum": train.get("momentum", 0.0),
+                "momentum": train["momentum"],
                 "bias": v["_bias"],
                 "columns": {
                     k: v[k]
@@ -249,11 +291,11 @@ def _pack_spec(sname: str, pid: str, study: dict, members: list[dict]) -> dict:
 def datasets_used(config: dict) -> list[str]:
     """The dataset names that some study trains on, in config order."""
     used = {ds for study in config["studies"].values() for ds in _datasets(study)}
-    return [d for d in config.get("datasets", {}) if d in used]
+    return [d for d in config["datasets"] if d in used]
 
 
 def dataset_options(config: dict, name: str) -> dict:
     """The options of dataset ``name``, with ``kind`` resolved (it defaults to the name)."""
     opts = dict(config["datasets"][name])
-    opts["kind"] = opts.get("kind") or name
+    opts["kind"] = opts["kind"] or name
     return opts

@@ -2,12 +2,13 @@
 
 Torch-free on purpose: the Snakefile imports it to check a config before any job runs
 (building the DAG must not import torch). The inits are the records of ``registry`` (the
-built-in ones are in ``schemes``); ``models.py`` implements the activations, and a test checks
-that the two lists agree.
+built-in ones are in ``schemes``), the dataset kinds those of ``kinds``; ``models.py``
+implements the activations, and a test checks that the two lists agree.
 """
 
 from __future__ import annotations
 
+from initbench import kinds
 from initbench.registry import BIAS_OVERRIDES, BIAS_POLICIES, bias_policy, init_names, parse_init
 
 __all__ = [
@@ -24,7 +25,7 @@ __all__ = [
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "softsign", "gelu", "identity")
 LOSSES = ("cross_entropy", "bce")
-DATASET_KINDS = ("mnist", "fashion_mnist", "kmnist", "cifar10", "mnist1d", "toy1d", "shapeset")
+DATASET_KINDS = kinds.names()
 
 
 def check_activation(name: str) -> str:

@@ -29,21 +29,15 @@ import itertools
 import math
 from typing import NamedTuple
 
+from initbench import kinds
+
 TRAIN_PART_ELEMENTS = 2**21  # largest (K, part, width) training temporary: 8 MB, cache-sized
 EVAL_CHUNK_ELEMENTS = 2**22  # largest (K, chunk, width) evaluation temporary: 16 MB in float32
 PROBE_ELEMENTS = 2**25  # most activations and gradients one probe holds at once: 128 MB in float32
 
-# Of each dataset kind: inputs, outputs (classes; toy1d has one BCE unit), samples on the device.
-SHAPES = {
-    "mnist": (784, 10, 70_000),
-    "fashion_mnist": (784, 10, 70_000),
-    "kmnist": (784, 10, 70_000),
-    "cifar10": (3072, 10, 60_000),
-    "mnist1d": (40, 10, 70_000),
-    "toy1d": (1, 1, 40),
-    "shapeset": (1024, 9, 12_500),
-}
-TEST_SETS = {"mnist": 10_000, "fashion_mnist": 10_000, "kmnist": 10_000, "cifar10": 10_000}  # else 1/5
+# Of each dataset kind: inputs, outputs (classes; toy1d has one BCE unit), samples on the device; and
+# the test-set sizes (else 1/5). From the kinds' records; a "tensors:<path>" key reads that file.
+SHAPES, TEST_SETS = kinds.SHAPES, kinds.TEST_SETS
 
 CPU_BUDGET_MB = 4000  # auto's budget without a GPU: the train rule's default memory request
 GPU_MARGIN_MB = 2048  # of a GPU's memory, left to the CUDA context and allocator slack
@@ -62,7 +56,7 @@ class Data(NamedTuple):
 
 def data_of(name: str, options: dict) -> Data:
     """``Data`` of dataset ``name`` configured by ``options`` (its ``datasets.<name>`` block)."""
-    kind = options.get("kind") or name
+    kind = kinds.data_key(name, options)
     total = options.get("n_samples") or SHAPES[kind][2]
     if options.get("train_subset"):  # the subset plus the test set
         test = options.get("n_test") or TEST_SETS.get(kind, total // 5)

@@ -25,6 +25,7 @@ functions (``schemes.py``) import torch only when they run.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 from collections.abc import Callable
@@ -131,6 +132,7 @@ def _usage(rec: InitRecord) -> str:
 
 
 REGISTRY: dict[str, InitRecord] = {}
+NAME = re.compile(r"[a-z_][a-z0-9_]*")  # of an init and of its parameters: what a config spec can write
 
 
 def params_of(fn: Callable) -> tuple[Param, ...]:
@@ -161,20 +163,18 @@ def register_init(
 
     ``bias`` is the bias policy (``default``, ``zero``, or ``init`` when the function draws the
     bias itself, which is the default for a new init). A name that is already taken by another
-    source raises ValueError.
+    source raises ``NameClash`` (a ValueError). A plugin file registers its inits the same way;
+    ``plugins.py`` reads what it declares without importing it, for the DAG.
     """
     registry = REGISTRY if registry is None else registry
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or ""):
+    if not NAME.fullmatch(name or ""):
         raise ValueError(f"init name {name!r}: use lower-case letters, digits and '_' (a Python name)")
     if not callable(bias) and bias not in BIAS_POLICIES:
         raise ValueError(f"init {name!r}: bias policy {bias!r} is not one of {', '.join(BIAS_POLICIES)}")
 
     def decorate(fn: Callable) -> Callable:
         origin = source or _source_of(fn)
-        old = registry.get(name)
-        if old is not None and old.source != origin:
-            where = "a built-in init" if old.source == "built-in" else f"an init of {old.source}"
-            raise ValueError(f"init {name!r} is already {where}; choose another name")
+        claim(name, origin, registry)
         registry[name] = InitRecord(
             name=name, fn=fn, params=params_of(fn), bias=bias, weight_variance=weight_variance,
             bias_variance=bias_variance, cite=cite, no_theory=no_theory,
@@ -185,7 +185,38 @@ def register_init(
     return decorate
 
 
+class NameClash(ValueError):
+    """An init name that another source (the built-ins, or another plugin file) already registered."""
+
+    def __init__(self, name: str, where: str):
+        self.where = where  # "a built-in init", or "an init of <plugin file>"
+        super().__init__(f"init {name!r} is already {where}; choose another name")
+
+
+def claim(name: str, origin: str, registry: dict[str, InitRecord] | None = None) -> None:
+    """Raise NameClash if ``name`` is taken by a source other than ``origin``."""
+    old = (REGISTRY if registry is None else registry).get(name)
+    if old is not None and old.source != origin:
+        raise NameClash(name, "a built-in init" if old.source == "built-in" else f"an init of {old.source}")
+
+
+_LOADING: list[str] = []  # the plugin file being imported now (``loading``): the source of its inits
+
+
+@contextlib.contextmanager
+def loading(path: str):
+    """While a plugin file is imported, ``register_init`` records ``path`` (as the config wrote it,
+    relative to the working directory) as the source of its inits."""
+    _LOADING.append(path)
+    try:
+        yield
+    finally:
+        _LOADING.pop()
+
+
 def _source_of(fn: Callable) -> str:
+    if _LOADING:
+        return _LOADING[-1]
     module = getattr(fn, "__module__", "") or ""
     return "built-in" if module.startswith("initbench.") else (inspect.getsourcefile(fn) or module)
 

@@ -34,6 +34,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     "histograms": KEY + ("epoch", "layer", "quantity", "bin_left", "bin_right", "count"),
     # first-hidden-layer activations after training, for the same-weights scatter
     "hidden": KEY + ("sample", "x", "label", "unit", "value"),
+    # singular values of the Jacobian dh_layer/dh_1 at initialisation, one row per value (rule spectra,
+    # not train: initbench.spectra); index 0 is the largest, input the probe sample
+    "spectra": KEY + ("layer", "input", "index", "singular_value"),
     # one row per variant: the final numbers
     "summary": KEY
     + (
@@ -53,7 +56,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "pack",
     ),
 }
-METRIC_TABLES = ("iterations", "epochs", "layers", "histograms", "hidden")
+METRIC_TABLES = ("iterations", "epochs", "layers", "histograms", "hidden")  # what rule train writes
 
 
 class SchemaError(ValueError):

@@ -183,3 +183,43 @@ def verdict(res: PairedResult, p_adjusted: float, min_effect: float, alpha: floa
     if np.isfinite(res.hi) and res.hi < min_effect:
         return NOT_REPRODUCED
     return INCONCLUSIVE
+
+
+SHARE_RULE = (
+    f"REPRODUCED if the Holm-adjusted p-value of the one-sided binomial test (H0: the share of agreeing "
+    f"cells is at most the threshold) is below {ALPHA:g}; NOT REPRODUCED if the {CONFIDENCE:.0%} "
+    "Clopper-Pearson interval of the share lies entirely below the threshold; otherwise INCONCLUSIVE."
+)
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    """k successes of n against a threshold share: the share, its Clopper-Pearson interval, the p-value."""
+
+    k: int
+    n: int
+    share: float
+    lo: float
+    hi: float
+    threshold: float
+    p: float  # one-sided binomial test, H1: the true share is above the threshold
+
+
+def share_test(k: int, n: int, threshold: float, confidence: float = CONFIDENCE) -> ShareResult:
+    """One-sided exact binomial test of k of n against ``threshold``, with the share's Clopper-Pearson interval."""
+    if n < 1:
+        return ShareResult(0, 0, math.nan, math.nan, math.nan, threshold, math.nan)
+    res = sps.binomtest(int(k), int(n), threshold, alternative="greater")
+    ci = sps.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="exact")
+    return ShareResult(int(k), int(n), k / n, float(ci.low), float(ci.high), threshold, float(res.pvalue))
+
+
+def share_verdict(res: ShareResult, p_adjusted: float, alpha: float = ALPHA) -> str:
+    """Apply ``SHARE_RULE``."""
+    if res.n < 1 or not np.isfinite(p_adjusted):
+        return INCONCLUSIVE
+    if p_adjusted < alpha:
+        return REPRODUCED
+    if res.hi < res.threshold:
+        return NOT_REPRODUCED
+    return INCONCLUSIVE

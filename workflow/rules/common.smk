@@ -7,11 +7,13 @@ sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from initbench import (
     config as ibconfig,
-    devices,
     figures,
     grid,
+    kinds,
     locks,
     packsize,
+    placement,
+    plugins,
 )  # noqa: E402
 from initbench.schema import METRIC_TABLES  # noqa: E402
 
@@ -43,24 +45,24 @@ if workflow.is_main_process:
         )
     locks.register()
 
-# A train job asks Snakemake for a GPU when it will use one (`--resources gpu=N` then caps how
-# many run at once); the job claims a free GPU itself (initbench.devices).
-TRAIN_GPUS = devices.train_job_gpus(config["device"])
-# pack_size auto sizes packs to the GPU's memory. The main process reads it once and hands it to
-# every job's re-parse (local or SLURM) in the environment, so all of them cut the same packs.
-if "INITBENCH_GPU_MEMORY_MB" not in os.environ:
-    os.environ["INITBENCH_GPU_MEMORY_MB"] = str(
-        (devices.gpu_memory_mb() or 0)
-        if TRAIN_GPUS and config["pack_size"] == "auto" and not config["pack_memory_mb"]
-        else 0
-    )
+# pack_size auto sizes packs to the GPU's memory, and gpu_jobs auto counts how many of them fit
+# one GPU. The main process reads the memory once and hands it to every job's re-parse (local or
+# SLURM) in the environment, so all of them cut the same packs.
+if placement.GPU_MEMORY_VAR not in os.environ:
+    os.environ[placement.GPU_MEMORY_VAR] = str(placement.gpu_memory_mb(config) or 0)
+
+
+PACKS, GPU_JOBS = placement.plan(
+    config, int(os.environ[placement.GPU_MEMORY_VAR]) or None
+)
+os.environ[placement.GPU_JOBS_VAR] = str(GPU_JOBS)  # for the train jobs
 
 
 envvars:
     "INITBENCH_GPU_MEMORY_MB",  # asserted, and passed on to remote jobs by the executor
+    "INITBENCH_GPU_JOBS",
 
 
-PACKS = grid.packs(config, gpu_mb=int(os.environ["INITBENCH_GPU_MEMORY_MB"]) or None)
 DATASETS = grid.datasets_used(config)
 FIGURES = figures.catalog(config["studies"])
 ENV = "../../envs/initbench.yaml"
@@ -76,6 +78,20 @@ def pack_spec(wildcards):
     return PACKS[(wildcards.study, wildcards.pack)]
 
 
+def pack_place(wildcards):
+    """Where a pack trains and whether its job asks for a GPU (initbench.placement)."""
+    spec = pack_spec(wildcards)
+    return placement.place(spec, placement.data_of(config, spec), config["device"])
+
+
+def pack_placement(wildcards):
+    return {k: v for k, v in pack_place(wildcards).items() if k != "gpu"}
+
+
+def pack_gpus(wildcards):
+    return pack_place(wildcards)["gpu"]
+
+
 def pack_mem_mb(wildcards):
     """Host memory for a train job: the pack's own estimate (initbench.packsize)."""
     spec = pack_spec(wildcards)
@@ -89,6 +105,25 @@ def pack_dir(study, pack):
 
 def all_pack_files(name):
     return [f"{pack_dir(s, p)}/{name}" for s, p in PACKS]
+
+
+# Plugin files (config `plugins`), by their file name: results/plugins/<name>.json is each one's check.
+PLUGINS = {plugins.stem(path): path for path in config["plugins"]}
+
+
+def pack_plugins(wildcards):
+    """The plugin files whose inits this pack uses: inputs of its train job, so editing one reruns it."""
+    return plugins.used_by([v["init"] for v in pack_spec(wildcards)["variants"]])
+
+
+def plugin_check(path):
+    return f"results/plugins/{plugins.stem(path)}.json"
+
+
+def dataset_file(wildcards):
+    """A tensors dataset's own .npz (an input of its fetch, so editing it reruns that dataset's jobs)."""
+    opts = grid.dataset_options(config, wildcards.dataset)
+    return [opts["source"]] if kinds.KINDS[opts["kind"]].origin == kinds.FILE else []
 
 
 def data_root(manifest):

@@ -6,6 +6,8 @@ localrules:
 
 
 rule fetch:
+    input:
+        dataset_file,
     output:
         manifest="data/manifests/{dataset}.json",
     log:

@@ -5,6 +5,7 @@ rule figure:
     input:
         **{t: f"results/metrics/{t}.parquet" for t in METRIC_TABLES},
         summary="results/summary.csv",
+        spectra="results/metrics/spectra.parquet",
     output:
         svg=report(
             "results/report/figures/{figure}.svg",

@@ -5,6 +5,7 @@ rule report:
     input:
         **{t: f"results/metrics/{t}.parquet" for t in METRIC_TABLES},
         summary="results/summary.csv",
+        spectra="results/metrics/spectra.parquet",
         jobs="results/metrics/jobs.json",
         figures=expand("results/report/figures/{figure}.svg", figure=FIGURES),
         dataset_meta=expand("results/data/{dataset}.json", dataset=DATASETS),

@@ -4,6 +4,8 @@
 rule train:
     input:
         data=lambda w: f"results/data/{pack_spec(w)['dataset']}.pt",
+        plugins=pack_plugins,
+        plugin_checks=lambda w: [plugin_check(p) for p in pack_plugins(w)],
     output:
         **{t: f"results/runs/{{study}}/{{pack}}/{t}.parquet" for t in METRIC_TABLES},
         variants="results/runs/{study}/{pack}/variants.csv",
@@ -18,10 +20,10 @@ rule train:
     resources:
         runtime=120,
         mem_mb=pack_mem_mb,
-        gpu=TRAIN_GPUS,
+        gpu=pack_gpus,
     params:
         spec=pack_spec,
-        device=config["device"],
+        placement=pack_placement,
         checkpoint=lambda w: (
             f"results/checkpoints/{w.study}/{w.pack}.pt"
             if config["checkpoint"]

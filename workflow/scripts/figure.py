@@ -8,6 +8,7 @@ from pathlib import Path
 from initbench import figures, jobs
 
 with jobs.logged(snakemake.log[0]):
+    jobs.use_plugins(snakemake.params.config)  # plugin inits: their names, variances and labels
     figures.draw(
         snakemake.wildcards.figure,
         Path(snakemake.input.epochs).parent,

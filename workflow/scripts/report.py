@@ -8,6 +8,7 @@ from pathlib import Path
 from initbench import jobs, report
 
 with jobs.logged(snakemake.log[0]):
+    jobs.use_plugins(snakemake.params.config)  # plugin inits: their names, variances and labels
     report.render(
         metrics_dir=Path(snakemake.input.epochs).parent,
         summary_csv=Path(snakemake.input.summary),

@@ -1,5 +1,6 @@
 """rule train: train one pack of variants."""
 
+import os
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's initbench, in any env
@@ -12,7 +13,9 @@ jobs.train(
     data=snakemake.input.data,
     outdir=str(Path(snakemake.output.meta).parent),
     checkpoint=snakemake.params.checkpoint,
-    device=snakemake.params.device,
+    placement=snakemake.params.placement,
+    gpu_jobs=int(os.environ.get("INITBENCH_GPU_JOBS", "1")),  # set by workflow/rules/common.smk
     threads=snakemake.threads,
     log=snakemake.log[0],
+    plugins=list(snakemake.input.plugins),
 )

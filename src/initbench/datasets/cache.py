@@ -31,7 +31,8 @@ CONSTANT_STD = 1e-6  # below this a feature is constant on train (MNIST's border
 def prepare(name: str, options: dict, root: Path, out: Path) -> dict:
     """Read dataset ``name``, split and normalise it, and write ``out`` (.pt) and ``out.with_suffix(".json")``.
 
-    Splits: ``validation="test"`` validates on the test set; a fraction f holds out round(f * N)
+    Splits: ``validation="test"`` validates on the test set (or on the file's own x_val, y_val, for a
+    ``tensors`` file that has them); a fraction f holds out round(f * N)
     training samples chosen by a permutation seeded with ``seed``. ``train_subset=N`` then keeps the first
     N of the remaining permuted training samples. Selected samples keep their original order.
     Normalisation: "none" keeps ToTensor's [0, 1] pixels; "standardize" subtracts the per-feature mean
@@ -95,7 +96,7 @@ def _split(name: str, raw: readers.Raw, opts: dict) -> dict[str, torch.Tensor]:
     """Hold out the validation set and take the training subset, both from one seeded permutation."""
     n, frac, subset = len(raw.x_train), opts["validation"], opts["train_subset"]
     n_val = 0 if frac == "test" else min(n - 1, max(1, round(frac * n)))
-    x_val, y_val = raw.x_test, raw.y_test
+    x_val, y_val = (raw.x_test, raw.y_test) if raw.x_val is None else (raw.x_val, raw.y_val)
     x_train, y_train = raw.x_train, raw.y_train
     if n_val or subset is not None:
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(opts["seed"]))

@@ -8,7 +8,8 @@ Sources, the first that has the files wins:
 4. a download through torchvision's dataset class, from its mirrors or ``options["mirrors"]``.
 
 Generated kinds (mnist1d, toy1d, shapeset) have no files: their manifest says "generated", and
-``prepare`` makes the data.
+``prepare`` makes the data. A ``tensors`` dataset is the user's own ``.npz`` file: its manifest
+records the file's path, size and sha256, and ``prepare`` reads it where it is.
 """
 
 from __future__ import annotations
@@ -16,16 +17,12 @@ from __future__ import annotations
 from importlib import metadata
 from pathlib import Path
 
+from initbench import kinds
+
 from . import sources
 from .download import default_mirrors, download
-from .files import DatasetError, scratch_dir, write_json
-from .options import GENERATED, resolve
-
-GENERATORS = {
-    "mnist1d": "mnist1d.data.make_dataset (PyPI mnist1d; Greydanus 2020)",
-    "toy1d": "the course lab's 40 points: x = -20..19, y = 1 where -4 < x < 4",
-    "shapeset": "initbench.datasets.shapeset (Shapeset-3x2 after Glorot & Bengio 2010)",
-}
+from .files import DatasetError, scratch_dir, sha256_file, write_json
+from .options import FILES, GENERATED, resolve
 
 
 def fetch(name: str, options: dict, root: Path, manifest: Path) -> dict:
@@ -38,7 +35,9 @@ def fetch(name: str, options: dict, root: Path, manifest: Path) -> dict:
     kind, root = opts["kind"], Path(root)
     record = {"dataset": name, "kind": kind, "options": opts}
     if kind in GENERATED:
-        record |= {"source": {"type": "generated", "generator": GENERATORS[kind]}, "files": []}
+        record |= {"source": {"type": "generated", "generator": kinds.KINDS[kind].provenance}, "files": []}
+    elif kind in FILES:
+        record |= {"source": file_source(name, opts["source"]), "files": []}
     else:
         spec = sources.SPECS[kind]
         source, files = _fetch_files(name, spec, opts, root)
@@ -50,6 +49,16 @@ def fetch(name: str, options: dict, root: Path, manifest: Path) -> dict:
         }
     write_json(Path(manifest), record)
     return record
+
+
+def file_source(name: str, source: str) -> dict:
+    """A user's data file, as the manifest and the tensor meta record it: path, size and sha256."""
+    path = Path(source)
+    if not path.is_file():
+        raise DatasetError(
+            f"dataset {name!r}: {source} does not exist (source is read relative to the working directory)"
+        )
+    return {"type": "file", "path": source, "size": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def _fetch_files(name: str, spec: sources.Spec, opts: dict, root: Path) -> tuple[dict, list[dict]]:

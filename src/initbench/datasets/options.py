@@ -2,6 +2,8 @@
 
 ``options`` is the ``datasets.<name>`` block of the config. Every key is optional; ``resolve``
 fills in the defaults so the resolved dict can be written into the manifest and the tensor meta.
+The config schema (``workflow/schemas/config.schema.yaml``) gives the same keys and defaults; a
+test checks that they agree. Which options apply depends on the kind's origin (``initbench.kinds``).
 """
 
 from __future__ import annotations
@@ -9,16 +11,18 @@ from __future__ import annotations
 import numbers
 import os
 
+from initbench import kinds
 from initbench.names import DATASET_KINDS
 
 from .files import DatasetError
 
-DOWNLOADABLE: tuple[str, ...] = ("mnist", "fashion_mnist", "kmnist", "cifar10")
-GENERATED: tuple[str, ...] = ("mnist1d", "toy1d", "shapeset")
+DOWNLOADABLE: tuple[str, ...] = kinds.of_origin(kinds.DOWNLOAD)
+GENERATED: tuple[str, ...] = kinds.of_origin(kinds.GENERATED)
+FILES: tuple[str, ...] = kinds.of_origin(kinds.FILE)
 
 DEFAULTS: dict[str, object] = {
     "kind": None,  # the dataset's name when it is one of names.DATASET_KINDS
-    "source": None,  # a folder holding the raw files; tried before Debian's copy and the download
+    "source": None,  # a folder holding the raw files (tried before Debian's copy and the download); tensors: the .npz
     "mirrors": None,  # replaces torchvision's mirror list, e.g. ["http://127.0.0.1:8123/"]
     "timeout": None,  # socket timeout in s: $INITBENCH_DOWNLOAD_TIMEOUT, else 10, so a dead network fails fast
     "normalize": "none",  # the labs feed raw ToTensor pixels in [0, 1]
@@ -29,10 +33,10 @@ DEFAULTS: dict[str, object] = {
     "n_test": None,  # generated kinds only: how many of them form the test set; default 20 %
 }
 
-# Generated kinds: default n_samples. mnist1d: 70000 gives 56k training samples, so the labs' batch of 2000
-# gives ~30 iterations per epoch as on MNIST. shapeset: 10k training + 2.5k test images.
-GENERATED_SIZES: dict[str, int] = {"mnist1d": 70_000, "shapeset": 12_500}
-TEST_SHARE = 0.2  # mnist1d's own train_split of 0.8
+GENERATED_SIZES: dict[str, int] = {
+    k: r.samples for k, r in kinds.KINDS.items() if r.sized
+}  # default n_samples
+TEST_SHARE = kinds.TEST_SHARE
 NORMALIZATIONS = ("none", "standardize")
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -75,6 +79,8 @@ def resolve(name: str, options: dict | None) -> dict:
 
     if kind in DOWNLOADABLE:
         _resolve_download(opts, bad)
+    elif kind in FILES:
+        _resolve_file(name, opts, bad)
     else:
         _resolve_generated(opts, bad)
     return opts
@@ -104,15 +110,27 @@ def _resolve_download(opts: dict, bad) -> None:
     opts["timeout"] = float(t)
 
 
+def _resolve_file(name: str, opts: dict, bad) -> None:
+    kind = opts["kind"]
+    for key in ("mirrors", "timeout", "n_samples", "n_test"):
+        if opts[key] is not None:
+            raise bad(key, f"does not apply: a {kind} dataset is the arrays of its file")
+    if not isinstance(opts["source"], str) or not opts["source"]:
+        raise DatasetError(f"dataset {name!r}: a {kind} dataset needs source: the path of its .npz file")
+    opts["source"] = os.path.expanduser(
+        opts["source"]
+    )  # relative paths stay relative to the working directory
+
+
 def _resolve_generated(opts: dict, bad) -> None:
     kind = opts["kind"]
     for key in ("source", "mirrors", "timeout"):
         if opts[key] is not None:
             raise bad(key, f"does not apply: {kind} is generated locally, not fetched")
-    if kind == "toy1d":
+    if not kinds.KINDS[kind].sized:
         for key in ("n_samples", "n_test"):
             if opts[key] is not None:
-                raise bad(key, "does not apply: toy1d is always the lab's 40 points")
+                raise bad(key, f"does not apply: {kind} has a fixed size ({kinds.KINDS[kind].provenance})")
         return
     opts["n_samples"] = opts["n_samples"] or GENERATED_SIZES[kind]
     opts["n_test"] = opts["n_test"] or max(1, round(TEST_SHARE * opts["n_samples"]))

@@ -2,7 +2,9 @@
 
 Image kinds are read with torchvision's own classes (``download=False``) and scaled like
 ``transforms.ToTensor()``: uint8 -> float32 / 255, channels first, then flattened. The generated
-kinds are made here from their options. Nothing is split or normalised yet: that is ``prepare``'s job.
+kinds are made here from their options; a ``tensors`` file is read as it is (float32 inputs,
+int64 labels). Each kind's record (``initbench.kinds``) names its ``read_<reader>`` function here.
+Nothing is split or normalised yet: that is ``prepare``'s job.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from . import generated, shapeset, sources
+from initbench import kinds
+
+from . import fetching, generated, shapeset, sources, tensorfile
 from .files import DatasetError, sha256_file
 
 
@@ -28,29 +33,70 @@ class Raw:
     classes: list[str]
     input_shape: list[int]  # one sample before flattening, channels first
     source: dict
+    x_val: torch.Tensor | None = None  # a validation split of its own (a tensors file's x_val, y_val)
+    y_val: torch.Tensor | None = None
 
 
 def read(name: str, opts: dict, root: Path) -> Raw:
-    """Dispatch on ``opts["kind"]`` (options already resolved)."""
-    kind = opts["kind"]
-    if kind in sources.SPECS:
-        return _read_torchvision(name, sources.SPECS[kind], Path(root))
-    if kind == "toy1d":
-        x, y, _, _ = generated.toy1d()
-        # The lab has no held-out data: test (and so validation) is the training set, the same tensors.
-        source = {"type": "generated", "generator": "toy1d: x = -20..19, y = 1 where -4 < x < 4"}
-        return Raw(x, y, x, y, ["y=0 (outside -4 < x < 4)", "y=1 (inside)"], [1], source)
+    """Dispatch on ``opts["kind"]`` (options already resolved) to the reader its record names."""
+    return globals()[f"read_{kinds.KINDS[opts['kind']].reader}"](name, opts, Path(root))
+
+
+def read_torchvision(name: str, opts: dict, root: Path) -> Raw:
+    return _read_torchvision(name, sources.SPECS[opts["kind"]], root)
+
+
+def read_toy1d(name: str, opts: dict, root: Path) -> Raw:
+    x, y, _, _ = generated.toy1d()
+    # The lab has no held-out data: test (and so validation) is the training set, the same tensors.
+    source = {"type": "generated", "generator": kinds.KINDS["toy1d"].provenance}
+    return Raw(x, y, x, y, ["y=0 (outside -4 < x < 4)", "y=1 (inside)"], [1], source)
+
+
+def _generated_source(opts: dict, generator: str) -> dict:
     n, n_test, seed = opts["n_samples"], opts["n_test"], opts["seed"]
-    source = {"type": "generated", "n_samples": n, "n_test": n_test, "seed": seed}
-    if kind == "mnist1d":
-        parts = generated.mnist1d(n, n_test, seed)
-        source["generator"] = f"mnist1d.data.make_dataset (mnist1d {metadata.version('mnist1d')})"
-        return Raw(*parts, [str(d) for d in range(10)], [40], source)
-    if kind == "shapeset":
-        parts = [torch.from_numpy(a) for a in shapeset.generate_split(n, n_test, seed)]
-        source["generator"] = "initbench.datasets.shapeset"
-        return Raw(*parts, list(shapeset.CLASS_NAMES), [1, shapeset.SIZE, shapeset.SIZE], source)
-    raise AssertionError(f"unhandled kind {kind}")  # options.resolve admits only names.DATASET_KINDS
+    return {"type": "generated", "n_samples": n, "n_test": n_test, "seed": seed, "generator": generator}
+
+
+def read_mnist1d(name: str, opts: dict, root: Path) -> Raw:
+    parts = generated.mnist1d(opts["n_samples"], opts["n_test"], opts["seed"])
+    source = _generated_source(opts, f"mnist1d.data.make_dataset (mnist1d {metadata.version('mnist1d')})")
+    return Raw(*parts, [str(d) for d in range(10)], [40], source)
+
+
+def read_shapeset(name: str, opts: dict, root: Path) -> Raw:
+    parts = [
+        torch.from_numpy(a) for a in shapeset.generate_split(opts["n_samples"], opts["n_test"], opts["seed"])
+    ]
+    source = _generated_source(opts, "initbench.datasets.shapeset")
+    return Raw(*parts, list(shapeset.CLASS_NAMES), [1, shapeset.SIZE, shapeset.SIZE], source)
+
+
+def read_tensors(name: str, opts: dict, root: Path) -> Raw:
+    """The user's .npz (``tensorfile``): checked again as it is now, flattened to float32 / int64."""
+    arrays, info = tensorfile.read(name, opts["source"])
+    if info.sizes["val"] and opts["validation"] != "test":
+        raise DatasetError(
+            f"dataset {name!r}: {opts['source']} holds its own validation split (x_val, y_val); "
+            "drop the validation option"
+        )
+
+    def x(key: str) -> torch.Tensor:
+        return torch.from_numpy(
+            np.ascontiguousarray(arrays[key].reshape(len(arrays[key]), -1), dtype=np.float32)
+        )
+
+    def y(key: str) -> torch.Tensor:
+        return torch.from_numpy(arrays[key].astype(np.int64))
+
+    val = (x("x_val"), y("y_val")) if info.sizes["val"] else (None, None)
+    source = fetching.file_source(name, opts["source"]) | {
+        "reader": "numpy.load (initbench.datasets.tensorfile)"
+    }
+    classes = [str(c) for c in range(info.classes)]
+    return Raw(
+        x("x_train"), y("y_train"), x("x_test"), y("y_test"), classes, list(info.input_shape), source, *val
+    )
 
 
 def _read_torchvision(name: str, spec: sources.Spec, root: Path) -> Raw:

@@ -21,6 +21,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from initbench import kinds
+
 from .files import DatasetError, md5_file, sha256_file, stage_copy
 
 # Debian's package dataset-fashion-mnist (gzip-recompressed, so torchvision's .gz md5 does not match).
@@ -93,11 +95,9 @@ class Spec:
         )
 
 
+# one per downloadable kind, from its record (initbench.kinds)
 SPECS: dict[str, Spec] = {
-    "mnist": Spec("mnist", "MNIST", "MNIST/raw"),
-    "fashion_mnist": Spec("fashion_mnist", "FashionMNIST", "FashionMNIST/raw"),
-    "kmnist": Spec("kmnist", "KMNIST", "KMNIST/raw"),
-    "cifar10": Spec("cifar10", "CIFAR10", "cifar-10-batches-py"),
+    k: Spec(k, kinds.KINDS[k].torchvision, kinds.KINDS[k].folder) for k in kinds.of_origin(kinds.DOWNLOAD)
 }
 
 

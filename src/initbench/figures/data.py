@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from initbench import schema, stats
 from initbench.figures.style import canonical_init
@@ -52,7 +53,8 @@ class Tables:
             df = df[df["study"] == study] if study else df
         else:
             path = self.metrics_dir / f"{table}.parquet"
-            if not path.exists():
+            if not path.exists() or pq.ParquetFile(path).metadata.num_rows == 0:
+                # an empty aggregate has float columns, which a filter on a study's name would refuse
                 return pd.DataFrame(columns=list(schema.TABLES[table]))
             filters = [("study", "==", study)] if study else None
             df = schema.check(pd.read_parquet(path, filters=filters), table, path)

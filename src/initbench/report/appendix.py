@@ -58,6 +58,17 @@ def _training(jobs: list[dict]) -> list[dict]:
             ("GPU model", _set(jobs, "gpu_model")),
             ("deterministic algorithms", determinism),
         )
+    ] + _plugins(jobs)
+
+
+def _plugins(jobs: list[dict]) -> list[dict]:
+    """One row per plugin file the training jobs imported: its sha256 (each, if jobs saw several)."""
+    seen: dict[str, set[str]] = {}
+    for j in jobs:
+        for path, sha in (j.get("plugins") or {}).items():
+            seen.setdefault(path, set()).add(sha)
+    return [
+        {"key": f"plugin {path}", "value": ", ".join(sorted(shas))} for path, shas in sorted(seen.items())
     ]
 
 

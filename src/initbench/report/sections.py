@@ -199,8 +199,56 @@ SECTIONS: tuple[Section, ...] = (
             ),
         ),
     ),
+    Section(
+        "criticality",
+        "The edge of chaos: trainability against depth",
+        "criticality",
+        "context.criticality:criticality",
+        figures=(
+            Figure(
+                "fig_chi1_map",
+                "criticality",
+                "Two colour maps of chi_1 over sigma_w (x) and sigma_b (y), for tanh and ReLU, with the chi_1 = 1 line "
+                "and the inits marked as points, and a log-log scatter of chi_1 measured on real nets against its "
+                "prediction, with the diagonal.",
+            ),
+            Figure(
+                "fig_phase_diagram",
+                "criticality",
+                "Heat map of validation accuracy over sigma_w^2 (x) and depth (y, log scale) for tanh nets, with the "
+                "curves xi_c and 6 xi_c overlaid and crosses on the cells where training disagrees with the prediction.",
+            ),
+        ),
+    ),
+    Section(
+        "isometry",
+        "Dynamical isometry",
+        "isometry",
+        "context.criticality:isometry",
+        figures=(
+            Figure(
+                "fig_jacobian_spectra",
+                "isometry",
+                "Grid of density plots, tanh on top and ReLU below, one column per depth: the distribution of log10 "
+                "of the squared singular values of the Jacobian at initialisation, one line per init.",
+            ),
+            Figure(
+                "fig_jacobian_spread",
+                "isometry",
+                "Log-log chart: the spread of the Jacobian's spectrum against the number of layers, measured as "
+                "markers with bands and predicted as lines, one colour per init, with the largest possible spread.",
+            ),
+            Figure(
+                "fig_isometry_curves",
+                "isometry",
+                "Line chart of training loss against SGD step with confidence bands, one line per init, and a dot "
+                "plot of the final validation accuracy per init with confidence intervals.",
+            ),
+        ),
+    ),
     Section("claims", "Claims", None, "claims:build"),
     Section("table1", "Glorot and Bengio's Table 1", "table1", "context.table1:table1"),
+    Section("leaderboard", "Leaderboard: every init in every cell", None, "context.leaderboard:build"),
     Section("references", "References", None, "context.overview:references", part="back"),
     Section("appendix-config", "Config as run", None, "appendix:config", part="appendix"),
     Section("appendix-provenance", "Provenance", None, "appendix:provenance", part="appendix"),
