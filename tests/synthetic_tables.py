@@ -3,7 +3,7 @@
 Learning curves saturate, layer statistics follow the variance recurrence (``initbench.theory``),
 and a per-seed effect shared by every init of a seed makes the paired design matter. Each final
 accuracy can be changed: ``tables(cfg, {("xavier_lab", "xavier_uniform"): 0.11})`` makes Xavier
-no better than U(0, 1). ``synthetic.py`` writes them out as the workflow lays them out.
+no better than U(0, 1); a key ``(study, activation, init)`` changes one activation's cell only. ``synthetic.py`` writes them out as the workflow lays them out.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def _hidden_sizes(study: dict, depth: int | None, width: int | None) -> list[int
 
 
 def _accuracy(study_name: str, act: str, init: str, depth: int, dataset: str, quality: dict) -> float:
+    if (study_name, act, init) in quality:  # one activation's cell, e.g. ("table1", "sigmoid", "default")
+        return quality[(study_name, act, init)]
     if (study_name, init) in quality:
         return quality[(study_name, init)]
     if study_name == "depth":

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from initbench import schema
+from initbench import schema, stats
 from initbench.figures.style import canonical_init
 
 REPORT_DIR = Path(__file__).resolve().parents[3] / "report"
@@ -107,6 +107,34 @@ def n_train(tables: Tables, study: str) -> int | None:
     first = it[it["variant"] == it["variant"].min()]
     steps = int((first["epoch"] == first["epoch"].min()).sum())
     return steps * int(summ["batch_size"].iloc[0])
+
+
+def n_classes(tables: Tables, study: str) -> dict[str, int]:
+    """Each dataset of a study -> its number of classes, read off the output layer at init.
+
+    The output layer has one unit per class (cross-entropy), or a single sigmoid unit for two
+    classes (the toy lab's BCE). Read from the ``layers`` table, so it is the number the run used.
+    """
+    lay = tables.get("layers", study)
+    if lay.empty:
+        return {}
+    lay = lay[lay["epoch"] == lay["epoch"].min()]
+    out = lay.loc[lay.groupby("variant")["layer"].idxmax()].groupby("dataset")["units"].first()
+    return {str(d): 2 if int(u) == 1 else int(u) for d, u in out.items()}
+
+
+def did_not_train(df: pd.DataFrame, classes: dict[str, int], column: str) -> np.ndarray:
+    """Per row of ``df``: did its accuracy in ``column`` stay below chance + 10 points (``stats.did_not_train``)?
+
+    ``classes`` maps each dataset to its classes (``n_classes``); a row of a dataset it lacks is
+    never flagged, since chance is then unknown.
+    """
+    out = np.zeros(len(df), dtype=bool)
+    for d, k in classes.items():
+        rows = (df["dataset"] == d).to_numpy()
+        if rows.any():
+            out[rows] = stats.did_not_train(df.loc[rows, column].to_numpy(dtype=float), k)
+    return out
 
 
 def deepest(df: pd.DataFrame) -> pd.DataFrame:

@@ -7,9 +7,10 @@ Each function takes the aggregate tables and the config and returns a matplotlib
 from __future__ import annotations
 
 import seaborn as sns
+from matplotlib.patches import Rectangle
 
 from initbench import stats, theory
-from initbench.figures.data import Tables, deepest, glorot_selection, percent
+from initbench.figures.data import Tables, deepest, did_not_train, glorot_selection, n_classes, percent
 from initbench.figures.style import (
     empty_figure,
     init_color,
@@ -133,6 +134,7 @@ def fig_depth_heatmap(tables: Tables, config: dict):
     if s.empty:
         return empty_figure("No rows for study 'depth' in the summary.")
     s = s[s["width"] == s["width"].max()]
+    s = s.assign(failed=did_not_train(s, n_classes(tables, "depth"), "final_val_accuracy"))
     acts = sorted(s["activation"].unique())
     fig, axes = subplots(len(acts), height=1.1 + 0.3 * s["init"].nunique(), squeeze=False)
     for ax, act in zip(axes[0], acts, strict=True):
@@ -157,6 +159,12 @@ def fig_depth_heatmap(tables: Tables, config: dict):
             linewidths=0.3,
             linecolor="#ffffff",
         )
+        # hatched: every run of the cell did not train in this budget (stats.did_not_train)
+        failed = a.pivot_table(index="init", columns="depth", values="failed", aggfunc="all").loc[order]
+        for i, j in zip(*(failed.to_numpy() == True).nonzero(), strict=True):  # noqa: E712 (NaN: no runs)
+            ax.add_patch(
+                Rectangle((j, i), 1, 1, fill=False, hatch="//", edgecolor="#ffffff99", linewidth=0, zorder=2)
+            )
         for tick, init in zip(ax.get_yticklabels(), order, strict=True):
             tick.set_color(init_color(init))
         ax.set(title=f"{act}, width {int(s['width'].max())}", xlabel="hidden layers", ylabel="")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from initbench import theory
-from initbench.figures.data import deepest, glorot_selection, percent, published
-from initbench.report.context.text import ci_text, init_row, join
+from initbench.figures.data import deepest, did_not_train, glorot_selection, n_classes, percent, published
+from initbench.report.context.text import ci_text, flag_untrained, init_row, join, untrained_rule
 from initbench.report.sections import Run
 
 
@@ -68,16 +68,23 @@ def depth(run: Run) -> dict | None:
     s = deepest(summary)
     if s.empty:
         return None
-    rows = [
-        init_row(
-            init,
-            activation=act,
-            acc=ci_text(percent(g["final_val_accuracy"]), 1, " %"),
-            diverged=str(int(g["diverged"].astype(bool).sum())),
+    classes = n_classes(run.tables, "depth")
+    # Xavier's stall in a deep ReLU net is He et al.'s finding, so a flagged cell keeps its number
+    s = s.assign(failed=did_not_train(s, classes, "final_val_accuracy"))
+    rows = []
+    for (act, init), g in s.groupby(["activation", "init"], sort=True):
+        acc, flagged = flag_untrained(ci_text(percent(g["final_val_accuracy"]), 1, " %"), g["failed"])
+        rows.append(
+            init_row(
+                init,
+                activation=act,
+                acc=acc,
+                untrained=flagged,
+                diverged=str(int(g["diverged"].astype(bool).sum())),
+            )
         )
-        for (act, init), g in s.groupby(["activation", "init"], sort=True)
-    ]
     return {
+        "untrained_rule": untrained_rule(classes),
         "depth": str(int(s["depth"].iloc[0])),
         "width": str(int(s["width"].iloc[0])),
         "rows": rows,

@@ -6,10 +6,18 @@ import numpy as np
 import pandas as pd
 
 from initbench import theory
-from initbench.figures.data import dataset_kind, final_rows, n_train, percent, published
+from initbench.figures.data import (
+    dataset_kind,
+    did_not_train,
+    final_rows,
+    n_classes,
+    n_train,
+    percent,
+    published,
+)
 from initbench.figures.labs import LAB_INITS, RANGE_INITS
 from initbench.figures.style import init_order
-from initbench.report.context.text import ci_text, init_row, join
+from initbench.report.context.text import ci_text, flag_untrained, init_row, join, untrained_rule
 from initbench.report.sections import Run
 
 
@@ -62,17 +70,18 @@ def lab(run: Run, study: str, inits, pub_key: str | None) -> dict | None:
     pub = published()["numbers"][pub_key] if pub_key else None
     at, epoch = _accuracy_at(ep, pub["epoch"]) if pub else (final_rows(ep), int(ep["epoch"].max()))
     kind = dataset_kind(run.config, str(ep["dataset"].iloc[0]))
-    rows = [
-        init_row(
-            init,
-            ours=ci_text(percent(at[at["init"] == init]["val_accuracy"]), 1, " %"),
-            published=f"{pub['val_accuracy'][init]:g} %" if pub and init in pub["val_accuracy"] else "—",
-        )
-        for init in inits
-        if init in set(ep["init"])
-    ]
+    classes = n_classes(tables, study)
+    # a stalled init is the labs' own finding (U(0, 1): 11 %), so its number stays beside the flag
+    at = at.assign(failed=did_not_train(at, classes, "val_accuracy"))
+    rows = []
+    for init in (i for i in inits if i in set(ep["init"])):
+        a = at[at["init"] == init]
+        ours, flagged = flag_untrained(ci_text(percent(a["val_accuracy"]), 1, " %"), a["failed"])
+        published_text = f"{pub['val_accuracy'][init]:g} %" if pub and init in pub["val_accuracy"] else "—"
+        rows.append(init_row(init, ours=ours, untrained=flagged, published=published_text))
     out = {
         "rows": rows,
+        "untrained_rule": untrained_rule(classes) if any(r["untrained"] for r in rows) else "",
         "epoch": str(epoch),
         "dataset": join(sorted(ep["dataset"].unique())),
         "kind": kind,

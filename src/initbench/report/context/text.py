@@ -1,6 +1,9 @@
-"""How the report writes numbers and lists: ``mean ± half-width (n = k)``, "a, b and c", init rows."""
+"""How the report writes numbers and lists: ``mean ± half-width (n = k)``, "a, b and c", init rows,
+and the "did not train in this budget" flag."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from initbench import stats
 from initbench.figures.data import dataset_kind
@@ -22,12 +25,42 @@ def init_row(init: str, **cols) -> dict:
 
 
 def join(items) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
+    """``a``, ``a and b``, ``a, b and c``; "" for none."""
     items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def with_kind(config: dict, dataset: str) -> str:
     """A dataset's name, with its kind in brackets where the two differ."""
     kind = dataset_kind(config, dataset)
     return dataset if kind == dataset else f"{dataset} ({kind})"
+
+
+DID_NOT_TRAIN = "did not train in this budget"
+
+
+def untrained_rule(classes: dict[str, int]) -> str:
+    """The flag's rule in words, with the chance level of each number of classes in ``classes``."""
+    chance = join(sorted({f"{100 * stats.chance_accuracy(k):g} % for {k} classes" for k in classes.values()}))
+    return (
+        f"“{DID_NOT_TRAIN}” marks runs whose final accuracy stayed below chance + "
+        f"{100 * stats.TRAINED_MARGIN:g} points (chance is {chance})"
+    )
+
+
+def flag_untrained(text: str, failed, keep_value: bool = True) -> tuple[str, bool]:
+    """``text`` flagged when runs of its cell did not train (``failed``: one bool per run).
+
+    Every run failed: the flag, then ``text`` if ``keep_value`` (where a stalled run is itself the
+    published finding, such as U(0, 1) in the labs); some failed: ``text`` and how many did not.
+    Returns the text and whether it was flagged.
+    """
+    failed = np.asarray(failed, dtype=bool)
+    n, k = failed.size, int(failed.sum())
+    if n and k == n:
+        return (f"{DID_NOT_TRAIN}: {text}" if keep_value else DID_NOT_TRAIN), True
+    if k:
+        return f"{text} ({k} of {n} runs {DID_NOT_TRAIN})", True
+    return text, False
