@@ -22,8 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from initbench import config as ibconfig
 from initbench import schema
 from synthetic_tables import N_CLASSES, N_TRAIN, tables
+
+SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
 STUDIES = (
     "same_weights",
@@ -118,15 +121,16 @@ def config(studies=STUDIES, seeds: int = 4) -> dict:
         },
     }
     studies_cfg = {k: {**v, "seeds": seeds} for k, v in all_studies.items() if k in studies}
-    return {
+    raw = {
         "datasets": {
             "toy1d": {"kind": "toy1d"},
-            "mnist": {"kind": "mnist", "root": "data"},
+            "mnist": {"kind": "mnist"},
             "mnist1d": {"kind": "mnist1d", "seed": 42},
-            "shapeset": {"kind": "shapeset", "n_train": 10000},
+            "shapeset": {"kind": "shapeset", "n_samples": 12500},  # 10k training images
         },
         "studies": studies_cfg,
     }
+    return ibconfig.validate(raw, SCHEMA)  # with the schema's defaults, as a run's config is
 
 
 @dataclass

@@ -38,7 +38,7 @@ QUALITY = {
 
 
 def _hidden_sizes(study: dict, depth: int | None, width: int | None) -> list[int]:
-    return list(study["hidden"]) if "hidden" in study else [width] * depth
+    return list(study["hidden"]) if study.get("hidden") else [width] * depth
 
 
 def _accuracy(study_name: str, act: str, init: str, depth: int, dataset: str, quality: dict) -> float:
@@ -154,8 +154,8 @@ def _variants(cfg: dict):
     for name, st in cfg["studies"].items():
         datasets = st["dataset"] if isinstance(st["dataset"], list) else [st["dataset"]]
         seeds = range(st["seeds"]) if isinstance(st["seeds"], int) else st["seeds"]
-        depths = st.get("depth", [len(st.get("hidden", []))])
-        widths = st.get("width", [max(st.get("hidden", [0]))])
+        depths = st.get("depth") or [len(st.get("hidden") or [])]
+        widths = st.get("width") or [max(st.get("hidden") or [0])]
         for ds in datasets:
             for depth in depths:
                 for width in widths:

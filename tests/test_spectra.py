@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
+from initbench import config as ibconfig
 from initbench import grid, inits, meanfield, schema, spectra
 from initbench.grid import GridError
-from test_grid import _cfg
+from test_grid import SCHEMA, _cfg
 
 
 def _net(act: str, init: str, width: int, depth: int, seed: int = 0, in_dim: int = 12):
@@ -108,8 +109,7 @@ def _study(**over):
 
 
 def test_pack_spectra_use_the_training_jobs_initial_parameters():
-    cfg = _cfg()
-    cfg["studies"] = {"iso": _study()}
+    cfg = ibconfig.validate({**_cfg(), "studies": {"iso": _study()}}, SCHEMA)
     ((key, spec),) = grid.packs(cfg).items()
     data = _fake_data()
     df = spectra.pack_spectra(spec, data, depths=[2, 4], inputs=3)
@@ -134,10 +134,9 @@ def test_aggregate_of_no_pack_is_an_empty_table(tmp_path):
 
 
 def test_jacobian_deeper_than_the_study_is_a_config_error():
-    cfg = _cfg()
-    cfg["studies"] = {"iso": _study(depth=[3, 8])}
+    cfg = {**_cfg(), "studies": {"iso": _study(depth=[3, 8])}}
     with pytest.raises(
         GridError, match=r"studies\.iso\.stats\.jacobian\.depths: 4 is deeper .* \(3 hidden layers\)"
     ):
-        grid.check(cfg)
+        grid.check(ibconfig.validate(cfg, SCHEMA))  # validate fills the defaults; check may also run there
     assert spectra.studies({"studies": {"iso": _study(), "plain": _study(stats={})}}) == ["iso"]
