@@ -240,6 +240,24 @@ def test_a_checkpoint_of_another_spec_is_refused(tmp_path):
         train_pack(pack(EQUAL[:2], epochs=1), data, checkpoint=ckpt, progress=False)
 
 
+def test_checkpoints_are_spaced_by_checkpoint_every_s(tmp_path, monkeypatch):
+    """0 saves at every epoch end; a long interval saves none in a short run (the job then has
+    nothing to resume, and starts over: the same numbers, a little more time)."""
+    from initbench import checkpoint as ckpt_module
+
+    saves = []
+    real = ckpt_module.save
+    monkeypatch.setattr(ckpt_module, "save", lambda *a, **k: (saves.append(a[1]["epoch"]), real(*a, **k)))
+    data = make_data(n=60)
+    train_pack(pack(EQUAL[:2], epochs=3), data, checkpoint=tmp_path / "a.pt", progress=False)
+    assert len(saves) == 3
+    saves.clear()
+    train_pack(
+        pack(EQUAL[:2], epochs=3), data, checkpoint=tmp_path / "b.pt", progress=False, checkpoint_every_s=1e9
+    )
+    assert saves == [] and not (tmp_path / "b.pt").exists()
+
+
 def test_write_gives_schema_complete_files(tmp_path):
     variants = [
         VariantSpec(

@@ -111,6 +111,7 @@ def train(
     placement: dict | None = None,
     gpu_jobs: int = 1,
     plugins: list[str] = (),
+    checkpoint_every_s: float = 0.0,
 ) -> None:
     """Train one pack and write its per-pack metric files into ``outdir``.
 
@@ -159,6 +160,7 @@ def train(
                 pack,
                 tensors,
                 checkpoint=Path(checkpoint) if checkpoint else None,
+                checkpoint_every_s=checkpoint_every_s,
                 device=dev,
                 progress=True,
                 **sized,

@@ -76,11 +76,13 @@ def train_pack(
     progress: bool = True,
     log: Callable[[str], None] = print,
     memory_mb: float | None = None,
+    checkpoint_every_s: float = 0.0,
 ) -> PackResult:
     """Train every variant of ``spec`` on ``data``; resume from ``checkpoint`` if it exists.
 
     ``data``: x_* float (N, D) (float64 trains in float64), y_* int64 class ids, or float 0/1 for
-    ``loss="bce"``. The checkpoint is rewritten atomically at each epoch end. ``memory_mb``: this
+    ``loss="bce"``. The checkpoint is rewritten atomically at an epoch end, the first one at least
+    ``checkpoint_every_s`` seconds after the last save (0: every epoch end). ``memory_mb``: this
     job's memory budget on a GPU (its share of it); None takes the whole GPU. The CPU ignores it.
     """
     spec.validate()
@@ -102,10 +104,12 @@ def train_pack(
         else:
             run.start()
         begun, first_epoch = time.perf_counter(), run.epoch
+        saved_at = begun
         while run.epoch < run.epochs and run.live.numel():
             run.train_epoch()
-            if checkpoint:
+            if checkpoint and time.perf_counter() - saved_at >= checkpoint_every_s:
                 ckpt.save(checkpoint, run.state(), digest)
+                saved_at = time.perf_counter()
             if progress:
                 eta = (time.perf_counter() - begun) / (run.epoch - first_epoch) * (run.epochs - run.epoch)
                 log(

@@ -29,5 +29,6 @@ rule train:
             if config["checkpoint"]
             else None
         ),
+        checkpoint_every_s=config["checkpoint_every_s"],
     script:
         "../scripts/train.py"

@@ -13,6 +13,7 @@ jobs.train(
     data=snakemake.input.data,
     outdir=str(Path(snakemake.output.meta).parent),
     checkpoint=snakemake.params.checkpoint,
+    checkpoint_every_s=snakemake.params.checkpoint_every_s,
     placement=snakemake.params.placement,
     gpu_jobs=int(os.environ.get("INITBENCH_GPU_JOBS", "1")),  # set by workflow/rules/common.smk
     threads=snakemake.threads,
