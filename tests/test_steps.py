@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 import torch
@@ -16,7 +10,7 @@ from conftest import REPO, SCHEMA
 from initbench import config as ibconfig
 from initbench import grid
 from initbench.train import train_pack
-from test_train import CHILD, EQUAL, SRC, make_data, pack
+from test_train import EQUAL, killed_after_epoch_2, make_data, pack
 
 
 def test_steps_end_the_run_mid_epoch_and_the_short_epoch_is_recorded():
@@ -80,29 +74,7 @@ def test_the_grid_passes_steps_and_precision_and_checks_the_pair():
 def test_sigkill_mid_run_then_resume_gives_the_same_rows(tmp_path):
     data = make_data(n=200, dtype=torch.float32)  # batch 16: 13 steps per epoch
     spec = pack(EQUAL, epochs=None, steps=45, batch_size=16)  # 4 epochs, the last of 6 steps
-    (tmp_path / "spec.json").write_text(json.dumps(spec.to_dict()))
-    torch.save(data, tmp_path / "data.pt")
-    (tmp_path / "child.py").write_text(CHILD)
-    ckpt = tmp_path / "run" / "ckpt.pt"
-    args = [
-        sys.executable,
-        str(tmp_path / "child.py"),
-        str(tmp_path / "spec.json"),
-        str(tmp_path / "data.pt"),
-        str(ckpt),
-    ]
-    child = subprocess.Popen(
-        args, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(SRC)}
-    )
-    try:
-        for line in child.stdout:
-            if line.startswith("epoch 2/"):
-                break
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.kill()
-        child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL and ckpt.exists()
+    ckpt = killed_after_epoch_2(tmp_path, spec, data)
     lines = []
     resumed = train_pack(spec, data, checkpoint=ckpt, log=lines.append)
     assert lines[0].startswith(f"resumed from {ckpt} after epoch 2/4")

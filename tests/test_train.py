@@ -189,22 +189,17 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_sigkill_then_resume_gives_bitwise_the_same_results(tmp_path):
-    data = make_data(n=200, dtype=torch.float32)
-    spec = pack(EQUAL, epochs=4, batch_size=16)
+def killed_after_epoch_2(tmp_path: Path, spec, data) -> Path:
+    """Train ``spec`` in a child process with a checkpoint, SIGKILL it right after epoch 2's
+    checkpoint, and return the checkpoint's path."""
     (tmp_path / "spec.json").write_text(json.dumps(spec.to_dict()))
     torch.save(data, tmp_path / "data.pt")
     (tmp_path / "child.py").write_text(CHILD)
     ckpt = tmp_path / "run" / "ckpt.pt"
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    args = [
-        sys.executable,
-        str(tmp_path / "child.py"),
-        str(tmp_path / "spec.json"),
-        str(tmp_path / "data.pt"),
-        str(ckpt),
-    ]
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
+    args = [sys.executable, *(str(tmp_path / f) for f in ("child.py", "spec.json", "data.pt")), str(ckpt)]
+    child = subprocess.Popen(
+        args, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(SRC)}
+    )
     try:
         for line in child.stdout:
             if line.startswith("epoch 2/"):
@@ -214,6 +209,13 @@ def test_sigkill_then_resume_gives_bitwise_the_same_results(tmp_path):
         child.kill()
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL and ckpt.exists()
+    return ckpt
+
+
+def test_sigkill_then_resume_gives_bitwise_the_same_results(tmp_path):
+    data = make_data(n=200, dtype=torch.float32)
+    spec = pack(EQUAL, epochs=4, batch_size=16)
+    ckpt = killed_after_epoch_2(tmp_path, spec, data)
     assert [p.name for p in ckpt.parent.iterdir()] == ["ckpt.pt"]  # no half-written temp file left
     lines = []
     resumed = train_pack(spec, data, checkpoint=ckpt, log=lines.append)

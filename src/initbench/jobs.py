@@ -36,29 +36,29 @@ def logged(log_path: str | Path | None):
 
 
 @contextlib.contextmanager
+def _one_line_exit(error_type: type[Exception]):
+    """An error of ``error_type`` is the user's to act on: print its message plainly (to the job's
+    log and the terminal) and exit 1, no traceback."""
+    try:
+        yield
+    except error_type as err:
+        print(f"initbench: {err}", file=sys.stderr)
+        print(f"initbench: {err}", file=sys.__stderr__)
+        raise SystemExit(1) from None
+
+
 def dataset_errors():
-    """A DatasetError is the user's to act on: print its message plainly and exit 1, no traceback."""
+    """A DatasetError ends the job with its one line."""
     from . import datasets
 
-    try:
-        yield
-    except datasets.DatasetError as err:
-        print(f"initbench: {err}", file=sys.stderr)
-        print(f"initbench: {err}", file=sys.__stderr__)
-        raise SystemExit(1) from None
+    return _one_line_exit(datasets.DatasetError)
 
 
-@contextlib.contextmanager
 def plugin_errors():
-    """A PluginError names the file, the init and the problem: print that line and exit 1, no traceback."""
+    """A PluginError names the file, the init and the problem: that line ends the job."""
     from . import plugins
 
-    try:
-        yield
-    except plugins.PluginError as err:
-        print(f"initbench: {err}", file=sys.stderr)
-        print(f"initbench: {err}", file=sys.__stderr__)
-        raise SystemExit(1) from None
+    return _one_line_exit(plugins.PluginError)
 
 
 def use_plugins(config: dict) -> None:
