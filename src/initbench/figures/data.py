@@ -59,8 +59,8 @@ class Tables:
             filters = [("study", "==", study)] if study else None
             df = schema.check(pd.read_parquet(path, filters=filters), table, path)
         df = df.copy()
-        if len(df):
-            df["init"] = df["init"].map(canonical_init)
+        if len(df):  # once per distinct spec: a study's iterations table has ~10^5 rows per init
+            df["init"] = df["init"].map({spec: canonical_init(spec) for spec in df["init"].unique()})
         return df.reset_index(drop=True)
 
     def studies(self) -> list[str]:
