@@ -100,7 +100,7 @@ def subplots(ncols: int = 2, nrows: int = 1, height: float = 2.4, **kw):
 def save_svg(fig, path: str | Path) -> None:
     """Write ``fig`` as an SVG whose bytes depend only on its content, then close it."""
     plt.rcParams["svg.hashsalt"] = RC["svg.hashsalt"]
-    fig.savefig(path, format="svg", metadata={"Date": None})
+    fig.savefig(path, format="svg", metadata={"Date": None}, dpi=200)  # dpi: rasterized artists only
     plt.close(fig)
 
 
