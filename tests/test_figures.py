@@ -72,3 +72,16 @@ def test_missing_data_gives_a_placeholder_not_an_error(tmp_path):
     assert "No rows for" in out.read_text()
     with pytest.raises(ValueError, match="known figures"):
         figures.draw("fig_nope", inputs.metrics_dir, inputs.summary_csv, out, inputs.config)
+
+
+def test_draw_all_over_two_workers_gives_the_same_bytes_and_names_a_failing_figure(tmp_path):
+    inputs, drawn = synthetic.drawn()
+    names = ["fig_lab_xavier_tanh", "fig_chi1_map", "fig_same_weights_loss"]
+    out = {name: tmp_path / f"{name}.svg" for name in names}
+    figures.draw_all(out, inputs.metrics_dir, inputs.summary_csv, inputs.config, workers=2)
+    for name in names:
+        assert out[name].read_bytes() == drawn[name].read_bytes(), name
+    bad = {"fig_nope": tmp_path / "nope.svg", names[0]: tmp_path / "ok.svg"}
+    with pytest.raises(RuntimeError, match="figure fig_nope failed"):
+        figures.draw_all(bad, inputs.metrics_dir, inputs.summary_csv, inputs.config, workers=2)
+    assert (tmp_path / "ok.svg").exists()  # the others are still drawn

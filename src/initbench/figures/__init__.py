@@ -46,6 +46,38 @@ def figure_function(name: str):
     return getattr(importlib.import_module(f"initbench.figures.{FIGURES[name].module}"), name)
 
 
+def draw_all(
+    outputs: dict[str, Path], metrics_dir: Path, summary_csv: Path, config: dict, workers: int = 1
+) -> None:
+    """Draw each figure into its path, over ``workers`` processes forked once the heavy modules are
+    imported (so each figure costs its drawing, not an interpreter's start). A figure that fails
+    ends the call with its name and the error."""
+    import multiprocessing
+
+    from initbench.figures import data, style  # noqa: F401  pandas and matplotlib, before the fork
+
+    jobs = [(name, str(metrics_dir), str(summary_csv), str(path), config) for name, path in outputs.items()]
+    if workers <= 1 or len(jobs) <= 1:
+        failures = [f for f in map(_draw_job, jobs) if f]
+    else:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+            failures = [f for f in pool.imap(_draw_job, jobs) if f]
+    if failures:
+        raise RuntimeError("\n".join(failures))
+
+
+def _draw_job(job) -> str:
+    """``draw`` one figure; its failure as text (a worker's exception would lose the figure's name)."""
+    name, metrics_dir, summary_csv, out_svg, config = job
+    try:
+        draw(name, Path(metrics_dir), Path(summary_csv), Path(out_svg), config)
+    except Exception:
+        import traceback
+
+        return f"figure {name} failed:\n{traceback.format_exc()}"
+    return ""
+
+
 def draw(name: str, metrics_dir: Path, summary_csv: Path, out_svg: Path, config: dict) -> None:
     """Draw figure ``name`` from the aggregate tables into ``out_svg`` (same inputs, same bytes)."""
     from initbench.figures.data import Tables

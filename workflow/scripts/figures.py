@@ -1,4 +1,4 @@
-"""rule figure: draw one figure from the aggregate tables."""
+"""rule figures: draw every figure from the aggregate tables."""
 
 import sys
 
@@ -9,10 +9,10 @@ from initbench import figures, jobs
 
 with jobs.logged(snakemake.log[0]):
     jobs.use_plugins(snakemake.params.config)  # plugin inits: their names, variances and labels
-    figures.draw(
-        snakemake.wildcards.figure,
+    figures.draw_all(
+        dict(zip(snakemake.params.names, map(Path, snakemake.output.svgs), strict=True)),
         Path(snakemake.input.epochs).parent,
         Path(snakemake.input.summary),
-        Path(snakemake.output.svg),
         snakemake.params.config,
+        workers=snakemake.threads,
     )
