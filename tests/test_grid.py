@@ -79,6 +79,21 @@ def test_shipped_configs_are_valid():
                 assert len(grid.seeds_of(study)) >= 5, f"{name}: compare inits over at least 5 seeds"
 
 
+def test_the_full_labs_overlay_restores_the_published_schedules_of_the_default_labs():
+    """config/full-labs.yaml, merged over the default as Snakemake merges config files (nested keys
+    update), gives the labs paper.yaml's epochs and changes nothing else."""
+    from snakemake.utils import update_config
+
+    merged = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    update_config(merged, yaml.safe_load((REPO / "config/full-labs.yaml").read_text()))
+    full, default, paper = ibconfig.validate(merged, SCHEMA), _cfg("config/config.yaml"), _cfg("config/paper.yaml")
+    for lab in ("xavier_lab", "he_lab"):
+        assert full["studies"][lab]["training"]["epochs"] == paper["studies"][lab]["training"]["epochs"]
+        assert default["studies"][lab]["training"]["epochs"] < paper["studies"][lab]["training"]["epochs"]
+        full["studies"][lab]["training"]["epochs"] = default["studies"][lab]["training"]["epochs"]
+    assert full == default
+
+
 def test_parse_init():
     assert names.parse_init("uniform(-0.05, 0.05)") == ("uniform", (-0.05, 0.05))
     assert names.parse_init("xavier_uniform") == ("xavier_uniform", ())

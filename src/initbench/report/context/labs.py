@@ -94,6 +94,7 @@ def lab(run: Run, study: str, inits, pub_key: str | None) -> dict | None:
             pub_seeds=str(pub["seeds"]),
             same_dataset=kind == pub["dataset"],
             pub_source=pub["source"],
+            short=epoch < pub["epoch"],  # a reduced config (the default: a third of the lab's epochs)
         )
         it = tables.get("iterations", study)
         first = it[(it["iteration"] == it["iteration"].min()) & (it["init"] == "uniform(0,1)")]["loss"]
