@@ -86,7 +86,8 @@ def test_the_full_labs_overlay_restores_the_published_schedules_of_the_default_l
 
     merged = yaml.safe_load((REPO / "config/config.yaml").read_text())
     update_config(merged, yaml.safe_load((REPO / "config/full-labs.yaml").read_text()))
-    full, default, paper = ibconfig.validate(merged, SCHEMA), _cfg("config/config.yaml"), _cfg("config/paper.yaml")
+    full = ibconfig.validate(merged, SCHEMA)
+    default, paper = _cfg("config/config.yaml"), _cfg("config/paper.yaml")
     for lab in ("xavier_lab", "he_lab"):
         assert full["studies"][lab]["training"]["epochs"] == paper["studies"][lab]["training"]["epochs"]
         assert default["studies"][lab]["training"]["epochs"] < paper["studies"][lab]["training"]["epochs"]

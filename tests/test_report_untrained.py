@@ -116,3 +116,11 @@ def test_depth_flags_the_stalled_cells_and_hatches_them(tmp_path):
         assert hatched == int((best < 0.2).sum())  # every run of the cell below chance + 10 points
     n_depths = len(run.config["studies"]["depth"]["depth"])
     assert sum(bool(p.get_hatch()) for p in titles["relu"].patches) >= n_depths  # Xavier, at every depth
+
+
+def test_a_lab_that_stops_before_the_published_epoch_says_so(tmp_path):
+    full = labs.xavier_lab(_run(tmp_path / "full", ["xavier_lab"]))  # synthetic: the lab's 15 epochs
+    assert full["epoch"] == full["pub_epoch"] == "15" and not full["short"]
+    t = {"lr": 0.01, "momentum": 0.0, "batch_size": 2000, "epochs": 5}
+    short = labs.xavier_lab(_run(tmp_path / "short", ["xavier_lab"], xavier_lab={"training": t}))
+    assert short["epoch"] == "5" and short["short"]
